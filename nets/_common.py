@@ -1,0 +1,104 @@
+"""Checks and the classification head shared by every family (private)."""
+
+import tensorflow as tf
+import tf_slim as slim
+from tf_slim.layers import utils as slim_utils
+from tf_slim.ops import arg_scope as slim_arg_scope
+
+from nets import _layers
+
+
+def scoped_data_format():
+  """The data_format the current arg_scope gives conv2d (default NHWC)."""
+  key = slim_arg_scope.arg_scope_func_key(_layers.conv2d)
+  return (slim_arg_scope.current_arg_scope().get(key, {}).get('data_format')
+          or 'NHWC')
+
+
+def spatial_axes():
+  """The (height, width) axes under the current arg_scope's data_format."""
+  return [2, 3] if scoped_data_format() == 'NCHW' else [1, 2]
+
+
+def validate_inputs(inputs, name='inputs'):
+  """Converts `inputs` to a tensor and checks it is [batch, h, w, channels].
+
+  Raises:
+    ValueError: naming `name` when the rank is not 4 or channels are unknown.
+  """
+  inputs = tf.convert_to_tensor(inputs)
+  rank = inputs.shape.ndims
+  if rank != 4:
+    raise ValueError(
+        '%s must be a rank-4 tensor [batch, height, width, channels], got %s '
+        "('%s', shape %s)" % (name, 'unknown rank' if rank is None else
+                              'rank %d' % rank, inputs.name, inputs.shape))
+  axis = 1 if scoped_data_format() == 'NCHW' else 3
+  if inputs.shape.dims[axis].value is None:
+    raise ValueError("%s '%s' has an unknown channel dimension (shape %s); it "
+                     'must be known to build the network' %
+                     (name, inputs.name, inputs.shape))
+  return inputs
+
+
+def validate_num_classes(num_classes):
+  """Raises unless `num_classes` is None, 0 or a positive int."""
+  if num_classes is None:
+    return
+  if isinstance(num_classes, bool) or not isinstance(num_classes, int):
+    raise TypeError('num_classes must be a non-negative int or None, got %r' %
+                    (num_classes,))
+  if num_classes < 0:
+    raise ValueError('num_classes must be a non-negative int or None, got %d'
+                     % num_classes)
+
+
+def blocks_output_stride(output_stride, root_stride):
+  """`output_stride` left for the blocks after a root block of `root_stride`.
+
+  Raises:
+    TypeError / ValueError: naming output_stride when it is not a positive
+      multiple of `root_stride`.
+  """
+  if output_stride is None:
+    return None
+  if isinstance(output_stride, bool) or not isinstance(output_stride, int):
+    raise TypeError('output_stride must be an int or None, got %r' %
+                    (output_stride,))
+  if output_stride <= 0 or output_stride % root_stride:
+    raise ValueError(
+        'The output_stride needs to be a multiple of %d (the stride of the '
+        'root block), got %d.' % (root_stride, output_stride))
+  return output_stride // root_stride
+
+
+def classification_head(net, end_points_collection, scope_name, num_classes,
+                        global_pool, spatial_squeeze, dropout_keep_prob=None,
+                        is_training=True):
+  """Turns the collected end points into a dict and adds the slim head.
+
+  `global_pool` (mean over height and width, op 'pool5'), optional dropout
+  ('prelogits_dropout', Xception), `<scope>/logits` (1x1 conv with biases),
+  `<scope>/spatial_squeeze` and `predictions` (softmax), as slim's nets do.
+
+  Returns:
+    (net, end_points).
+  """
+  end_points = slim_utils.convert_collection_to_dict(end_points_collection)
+  axes = spatial_axes()
+  if global_pool:
+    net = tf.reduce_mean(net, axes, name='pool5', keepdims=True)
+    end_points['global_pool'] = net
+  if num_classes:
+    if dropout_keep_prob is not None:
+      net = _layers.dropout(net, keep_prob=dropout_keep_prob,
+                            is_training=is_training, scope='prelogits_dropout')
+      end_points[scope_name + '/prelogits_dropout'] = net
+    net = _layers.conv2d(net, num_classes, [1, 1], activation_fn=None,
+                         normalizer_fn=None, scope='logits')
+    end_points[scope_name + '/logits'] = net
+    if spatial_squeeze:
+      net = tf.squeeze(net, axes, name='SpatialSqueeze')
+      end_points[scope_name + '/spatial_squeeze'] = net
+    end_points['predictions'] = slim.softmax(net, scope='predictions')
+  return net, end_points

@@ -1,0 +1,470 @@
+"""tf-slim layers on plain `tf.compat.v1` ops.
+
+tf-slim 1.1.0 builds `conv2d`, `batch_norm` and the pooling layers on legacy
+Keras layer classes, which TensorFlow 2.21 no longer ships without `tf_keras`
+(and which hash every graph variable on each `add_weight`, so graph building
+grows super-linearly with depth). These replacements create the same variables
+(`weights`, `biases`, `BatchNorm/{beta,gamma,moving_mean,moving_variance}`),
+put them in the same collections, compute the same numbers and collect the
+same end points, using `tf.compat.v1.get_variable` and `tf.nn` ops only.
+
+Each layer answers to the arg_scope key of its tf-slim twin, so user code such
+as::
+
+    with slim.arg_scope([slim.batch_norm], is_training=False):
+      net, end_points = resnet_v2.resnet_v2_50(images)
+
+reaches these layers exactly as it reached tf-slim's. A `normalizer_fn` given
+as tf-slim's own `batch_norm` (as tf-slim's `resnet_arg_scope` does) runs as
+this module's `batch_norm`.
+"""
+
+import functools
+
+import tensorflow as tf
+import tf_slim as slim
+from tf_slim.layers import initializers as slim_initializers
+from tf_slim.layers import utils as slim_utils
+from tf_slim.ops import arg_scope as slim_arg_scope
+# Not exported by tf.compat.v1; tf-slim's batch_norm uses the same function.
+from tensorflow.python.training import moving_averages  # pylint: disable=g-direct-tensorflow-import
+
+_NHWC = 'NHWC'
+_NCHW = 'NCHW'
+
+
+def _answers_to(slim_layer):
+  """Decorator: `func` reads the arg_scope entries keyed on `slim_layer`.
+
+  tf-slim keys an arg_scope by the undecorated layer function, so sharing the
+  key makes `slim.arg_scope([slim.conv2d], ...)` and
+  `slim.arg_scope([nets conv2d], ...)` one and the same scope.
+  """
+  key = slim_arg_scope.arg_scope_func_key(slim_layer)
+
+  def decorate(func):
+
+    @functools.wraps(func)
+    def with_scope_args(*args, **kwargs):
+      scope_args = slim_arg_scope.current_arg_scope().get(key)
+      if scope_args:
+        merged = dict(scope_args)
+        merged.update(kwargs)
+        kwargs = merged
+      return func(*args, **kwargs)
+
+    with_scope_args._key_op = key  # pylint: disable=protected-access
+    return with_scope_args
+
+  return decorate
+
+
+def _pair(value, name):
+  """Returns `value` as a pair of positive ints, or raises naming `name`."""
+  if isinstance(value, int):
+    pair = (value, value)
+  else:
+    try:
+      pair = tuple(int(v) for v in value)
+    except TypeError:
+      raise TypeError('%s must be an int or a pair of ints, got %r' %
+                      (name, value)) from None
+    if len(pair) != 2:
+      raise ValueError('%s must be an int or a pair of ints, got %r' %
+                       (name, value))
+  if min(pair) < 1:
+    raise ValueError('%s must be positive, got %r' % (name, value))
+  return pair
+
+
+def _check_rank4(inputs, layer):
+  """Converts `inputs` to a tensor and checks that it is rank 4."""
+  inputs = tf.convert_to_tensor(inputs)
+  rank = inputs.shape.ndims
+  if rank != 4:
+    raise ValueError(
+        '%s: inputs must be a rank-4 tensor [batch, height, width, channels], '
+        'got %s %s' % (layer, 'a tensor of unknown rank' if rank is None else
+                       'rank %d' % rank, _describe(inputs)))
+  return inputs
+
+
+def _describe(tensor):
+  return "'%s' with shape %s" % (getattr(tensor, 'name', '?'), tensor.shape)
+
+
+def _channels(inputs, data_format, layer):
+  """The static channel count of rank-4 `inputs`, or a clear error."""
+  axis = 1 if data_format == _NCHW else 3
+  channels = inputs.shape.dims[axis].value
+  if channels is None:
+    raise ValueError('%s: inputs %s have an unknown channel dimension; it must '
+                     'be known to create the weights' % (layer, _describe(inputs)))
+  return channels
+
+
+def _data_format(data_format, layer):
+  data_format = data_format or _NHWC
+  if data_format not in (_NHWC, _NCHW):
+    raise ValueError("%s: data_format must be 'NHWC' or 'NCHW', got %r" %
+                     (layer, data_format))
+  return data_format
+
+
+def _model_variable(name, shape, dtype, initializer, regularizer, trainable,
+                    variables_collections, collection_name):
+  """A variable with `slim.model_variable` semantics.
+
+  In GLOBAL_VARIABLES and MODEL_VARIABLES (and TRAINABLE_VARIABLES when
+  trainable), plus the user's `variables_collections` for `collection_name`;
+  the regularizer's loss goes to REGULARIZATION_LOSSES on creation only.
+  """
+  collections = list(
+      slim_utils.get_variable_collections(variables_collections,
+                                          collection_name) or [])
+  collections += [tf.compat.v1.GraphKeys.GLOBAL_VARIABLES,
+                  tf.compat.v1.GraphKeys.MODEL_VARIABLES]
+  return tf.compat.v1.get_variable(
+      name, shape=shape, dtype=dtype, initializer=initializer,
+      regularizer=regularizer, trainable=trainable,
+      collections=list(set(collections)))
+
+
+def _static_value(pred):
+  """The Python bool of `pred`, or None when only known at run time.
+
+  (tf-slim's own `utils.constant_value` uses `ops.Tensor`, gone in TF 2.21.)
+  """
+  if isinstance(pred, (tf.Tensor, tf.Variable)):
+    value = tf.get_static_value(pred)
+    return None if value is None else bool(value)
+  return bool(pred)
+
+
+def _smart_cond(pred, true_fn, false_fn):
+  """`true_fn()` or `false_fn()` when `pred` is static, else `tf.cond`."""
+  value = _static_value(pred)
+  if value is None:
+    return tf.cond(pred, true_fn, false_fn)
+  return true_fn() if value else false_fn()
+
+
+def _assign_moving_average(variable, value, decay, zero_debias):
+  """`variable -= (1 - decay) * (variable - value)`, as tf-slim computes it.
+
+  Outside a distribution strategy this is written out directly: TensorFlow's
+  `assign_moving_average` spends most of its graph-building time in
+  `merge_call` bookkeeping that only a strategy needs.
+  """
+  if zero_debias or tf.distribute.has_strategy():
+    return moving_averages.assign_moving_average(variable, value, decay,
+                                                 zero_debias=zero_debias)
+  with tf.compat.v1.name_scope(None, 'AssignMovingAvg',
+                               [variable, value]) as scope:
+    delta = (variable - value) * (1.0 - decay)
+    return tf.compat.v1.assign_sub(variable, delta, name=scope)
+
+
+def _is_slim_batch_norm(func):
+  return func is slim.batch_norm
+
+
+@_answers_to(slim.batch_norm)
+def batch_norm(inputs,
+               decay=0.999,
+               center=True,
+               scale=False,
+               epsilon=0.001,
+               activation_fn=None,
+               param_initializers=None,
+               param_regularizers=None,
+               updates_collections=tf.compat.v1.GraphKeys.UPDATE_OPS,
+               is_training=True,
+               reuse=None,
+               variables_collections=None,
+               outputs_collections=None,
+               trainable=True,
+               batch_weights=None,
+               fused=None,
+               data_format=_NHWC,
+               zero_debias_moving_mean=False,
+               scope=None,
+               renorm=False,
+               renorm_clipping=None,
+               renorm_decay=0.99,
+               adjustment=None):
+  """Batch normalization with tf-slim's variables, defaults and updates.
+
+  Normalizes over all but the channel axis with TensorFlow's fused kernel:
+  batch statistics when training, `moving_mean` / `moving_variance` otherwise.
+  In training the two moving-average updates
+  (`v -= (1 - decay) * (v - batch_value)`) go to `updates_collections`, or run
+  before the output is returned when that is None.
+
+  Args:
+    inputs: rank-2 or rank-4 tensor with a known channel dimension.
+    decay: moving-average decay.
+    center: add the `beta` offset.
+    scale: multiply by `gamma`.
+    epsilon: added to the variance (TensorFlow's fused kernel raises values
+      below 1.001e-5 to that).
+    activation_fn: applied to the output, or None.
+    param_initializers: optional dict of initializers for `beta`, `gamma`,
+      `moving_mean`, `moving_variance`.
+    param_regularizers: optional dict of regularizers for `beta` and `gamma`.
+    updates_collections: collections for the update ops, or None for in-place.
+    is_training: Python bool or scalar bool tensor.
+    reuse: reuse the variables of `scope`.
+    variables_collections: extra collections (a list, or a dict keyed by
+      variable name).
+    outputs_collections: collections the output is added to (aliased as the
+      scope name).
+    trainable: put `beta` and `gamma` in TRAINABLE_VARIABLES.
+    batch_weights, renorm, renorm_clipping, renorm_decay, adjustment: accepted
+      for signature compatibility; only their defaults are supported.
+    fused: accepted for compatibility; the fused kernel is always used.
+    data_format: 'NHWC' or 'NCHW'.
+    zero_debias_moving_mean: zero-debias the moving mean (adds its variables).
+    scope: variable scope, default 'BatchNorm'.
+
+  Returns:
+    The normalized tensor, same shape as `inputs`.
+  """
+  del fused, renorm_clipping, renorm_decay  # only meaningful with unsupported paths
+  for name, value in (('batch_weights', batch_weights), ('renorm', renorm),
+                      ('adjustment', adjustment)):
+    if value:
+      raise NotImplementedError(
+          'batch_norm: %s is not supported by slimnets (tf-slim\'s non-fused '
+          'path); leave it at its default' % name)
+  data_format = _data_format(data_format, 'batch_norm')
+  with tf.compat.v1.variable_scope(
+      scope, 'BatchNorm', [inputs], reuse=reuse) as sc:
+    inputs = tf.convert_to_tensor(inputs)
+    original_shape = inputs.shape
+    rank = original_shape.ndims
+    if rank not in (2, 4):
+      raise ValueError(
+          'batch_norm: inputs must be rank 2 or 4, got %s %s' %
+          ('unknown rank' if rank is None else 'rank %d' % rank,
+           _describe(inputs)))
+    if rank == 2:
+      channels = original_shape.dims[-1].value
+      if channels is None:
+        raise ValueError('batch_norm: inputs %s have an unknown channel '
+                         'dimension' % _describe(inputs))
+      original_inputs = inputs
+      inputs = tf.reshape(
+          inputs, [-1, channels, 1, 1] if data_format == _NCHW else
+          [-1, 1, 1, channels])
+    channels = _channels(inputs, data_format, 'batch_norm')
+    params_shape = [channels]
+    param_initializers = param_initializers or {}
+    param_regularizers = param_regularizers or {}
+
+    def param(name, default_initializer, variable_trainable):
+      return _model_variable(
+          name, params_shape, tf.float32,
+          param_initializers.get(name, default_initializer),
+          param_regularizers.get(name), variable_trainable,
+          variables_collections, name)
+
+    # gamma before beta: the variable order of tf-slim's default path.
+    if scale:
+      gamma = param('gamma', tf.compat.v1.ones_initializer(), trainable)
+    else:
+      gamma = tf.constant(1.0, tf.float32, params_shape)
+    if center:
+      beta = param('beta', tf.compat.v1.zeros_initializer(), trainable)
+    else:
+      beta = tf.constant(0.0, tf.float32, params_shape)
+    # Partitioned moving statistics would break assign_moving_average and the
+    # checkpoint layout, as in tf-slim.
+    with tf.compat.v1.variable_scope(
+        tf.compat.v1.get_variable_scope()) as local_scope:
+      local_scope.set_partitioner(None)
+      moving_mean = param('moving_mean', tf.compat.v1.zeros_initializer(),
+                          False)
+      moving_variance = param('moving_variance',
+                              tf.compat.v1.ones_initializer(), False)
+
+    def training():
+      return tf.compat.v1.nn.fused_batch_norm(
+          inputs, gamma, beta, epsilon=epsilon, data_format=data_format)
+
+    def inference():
+      return tf.compat.v1.nn.fused_batch_norm(
+          inputs, gamma, beta, mean=moving_mean, variance=moving_variance,
+          epsilon=epsilon, is_training=False, data_format=data_format)
+
+    outputs, mean, variance = _smart_cond(is_training, training,
+                                                    inference)
+    is_training_value = _static_value(is_training)
+    if is_training_value is None or is_training_value:
+
+      def updates():
+        return (_assign_moving_average(moving_mean, mean, decay,
+                                       zero_debias_moving_mean),
+                _assign_moving_average(moving_variance, variance, decay,
+                                       False))
+
+      if updates_collections is None:
+
+        def forced_updates():
+          with tf.control_dependencies(updates()):
+            return tf.identity(outputs)
+
+        outputs = _smart_cond(is_training, forced_updates,
+                                        lambda: outputs)
+      else:
+        update_mean, update_variance = _smart_cond(
+            is_training, updates, lambda: (moving_mean, moving_variance))
+        tf.compat.v1.add_to_collections(updates_collections, update_mean)
+        tf.compat.v1.add_to_collections(updates_collections, update_variance)
+    outputs.set_shape(inputs.shape)
+    if rank == 2:
+      outputs = tf.reshape(outputs, tf.shape(original_inputs))
+      outputs.set_shape(original_shape)
+    if activation_fn is not None:
+      outputs = activation_fn(outputs)
+    return slim_utils.collect_named_outputs(outputs_collections, sc.name,
+                                            outputs)
+
+
+@_answers_to(slim.conv2d)
+def conv2d(inputs,
+           num_outputs,
+           kernel_size,
+           stride=1,
+           padding='SAME',
+           data_format=None,
+           rate=1,
+           activation_fn=tf.nn.relu,
+           normalizer_fn=None,
+           normalizer_params=None,
+           weights_initializer=slim_initializers.xavier_initializer(),
+           weights_regularizer=None,
+           biases_initializer=tf.compat.v1.zeros_initializer(),
+           biases_regularizer=None,
+           reuse=None,
+           variables_collections=None,
+           outputs_collections=None,
+           trainable=True,
+           scope=None,
+           groups=1):
+  """2-D convolution with tf-slim's `conv2d` variables and semantics.
+
+  Variables `weights` ([kh, kw, in_channels / groups, num_outputs]) and, only
+  without a normalizer, `biases`. The normalizer runs inside this scope (so
+  batch norm variables live under `<scope>/BatchNorm/`), then the activation.
+
+  Args:
+    inputs: rank-4 tensor with a known channel dimension.
+    num_outputs: number of output channels.
+    kernel_size: int or [height, width].
+    stride: int or [height, width].
+    padding: 'SAME' or 'VALID'.
+    data_format: None / 'NHWC' or 'NCHW'.
+    rate: atrous (dilation) rate, int or pair.
+    activation_fn: applied last; None for linear.
+    normalizer_fn: e.g. `batch_norm`; replaces the biases.
+    normalizer_params: keyword arguments for `normalizer_fn`.
+    weights_initializer, weights_regularizer: for `weights`.
+    biases_initializer, biases_regularizer: for `biases` (None: no biases).
+    reuse: reuse the variables of `scope`.
+    variables_collections: extra collections (list, or dict keyed by
+      'weights' / 'biases').
+    outputs_collections: collections the output is added to.
+    trainable: put the variables in TRAINABLE_VARIABLES.
+    scope: variable scope, default 'Conv'.
+    groups: grouped convolution (ResNeXt's cardinality), run as one native
+      grouped convolution where TensorFlow has the kernels.
+
+  Returns:
+    The output tensor.
+  """
+  data_format = _data_format(data_format, 'conv2d')
+  kernel_h, kernel_w = _pair(kernel_size, 'conv2d kernel_size')
+  stride_h, stride_w = _pair(stride, 'conv2d stride')
+  rate_h, rate_w = _pair(rate, 'conv2d rate')
+  with tf.compat.v1.variable_scope(
+      scope, 'Conv', [inputs], reuse=reuse) as sc:
+    inputs = _check_rank4(inputs, 'conv2d %s' % sc.name)
+    in_channels = _channels(inputs, data_format, 'conv2d %s' % sc.name)
+    if in_channels % groups or num_outputs % groups:
+      raise ValueError(
+          'conv2d %s: groups=%d must divide both the input channels (%d) and '
+          'num_outputs (%d)' % (sc.name, groups, in_channels, num_outputs))
+    dtype = inputs.dtype.base_dtype
+    weights = _model_variable(
+        'weights', [kernel_h, kernel_w, in_channels // groups, num_outputs],
+        dtype, weights_initializer, weights_regularizer, trainable,
+        variables_collections, 'weights')
+    if data_format == _NCHW:
+      strides, dilations = [1, 1, stride_h, stride_w], [1, 1, rate_h, rate_w]
+    else:
+      strides, dilations = [1, stride_h, stride_w, 1], [1, rate_h, rate_w, 1]
+    if groups == 1:
+      outputs = tf.nn.conv2d(inputs, weights, strides, padding,
+                             data_format=data_format, dilations=dilations)
+    else:
+      from nets import _grouped  # pylint: disable=import-outside-toplevel
+      outputs = _grouped.grouped_conv2d(inputs, weights, groups, strides,
+                                        padding, data_format, dilations)
+    if normalizer_fn is None and biases_initializer is not None:
+      biases = _model_variable(
+          'biases', [num_outputs], dtype, biases_initializer,
+          biases_regularizer, trainable, variables_collections, 'biases')
+      outputs = tf.nn.bias_add(outputs, biases, data_format=data_format)
+    if normalizer_fn is not None:
+      if _is_slim_batch_norm(normalizer_fn):
+        normalizer_fn = batch_norm
+      outputs = normalizer_fn(outputs, **(normalizer_params or {}))
+    if activation_fn is not None:
+      outputs = activation_fn(outputs)
+    return slim_utils.collect_named_outputs(outputs_collections, sc.name,
+                                            outputs)
+
+
+def _pool(pool_fn, default_scope, layer, inputs, kernel_size, stride, padding,
+          data_format, outputs_collections, scope):
+  data_format = _data_format(data_format, layer)
+  kernel_h, kernel_w = _pair(kernel_size, '%s kernel_size' % layer)
+  stride_h, stride_w = _pair(stride, '%s stride' % layer)
+  with tf.compat.v1.name_scope(scope, default_scope, [inputs]) as sc:
+    inputs = _check_rank4(inputs, layer)
+    if data_format == _NCHW:
+      ksize, strides = [1, 1, kernel_h, kernel_w], [1, 1, stride_h, stride_w]
+    else:
+      ksize, strides = [1, kernel_h, kernel_w, 1], [1, stride_h, stride_w, 1]
+    outputs = pool_fn(inputs, ksize, strides, padding, data_format=data_format)
+    return slim_utils.collect_named_outputs(outputs_collections, sc.rstrip('/'),
+                                            outputs)
+
+
+@_answers_to(slim.max_pool2d)
+def max_pool2d(inputs,
+               kernel_size,
+               stride=2,
+               padding='VALID',
+               data_format=_NHWC,
+               outputs_collections=None,
+               scope=None):
+  """2-D max pooling as tf-slim's `max_pool2d` (name scope 'MaxPool2D')."""
+  return _pool(tf.nn.max_pool2d, 'MaxPool2D', 'max_pool2d', inputs,
+               kernel_size, stride, padding, data_format, outputs_collections,
+               scope)
+
+
+@_answers_to(slim.avg_pool2d)
+def avg_pool2d(inputs,
+               kernel_size,
+               stride=2,
+               padding='VALID',
+               data_format=_NHWC,
+               outputs_collections=None,
+               scope=None):
+  """2-D average pooling as tf-slim's `avg_pool2d` (name scope 'AvgPool2D')."""
+  return _pool(tf.nn.avg_pool2d, 'AvgPool2D', 'avg_pool2d', inputs,
+               kernel_size, stride, padding, data_format, outputs_collections,
+               scope)

@@ -1,0 +1,84 @@
+"""The one registry of slimnets models.
+
+Every public model function is registered once, with what slim, DeepLab and
+Keras scatter over several dicts: its family, arg-scope function, default
+image size, the class count of its usual checkpoints and the preprocessing
+they expect. `nets_factory`, the command line, the benchmarks and the tests
+read it through `list_models()` and `get_model()`.
+
+Typical use:
+
+   from nets import registry
+   for name in registry.list_models('resnet_v2*'):
+     info = registry.get_model(name)
+     print(name, info.default_image_size, info.num_classes)
+"""
+
+import collections
+import fnmatch
+
+ModelInfo = collections.namedtuple('ModelInfo', [
+    'name', 'fn', 'family', 'arg_scope_fn', 'default_image_size',
+    'num_classes', 'preprocessing'
+])
+ModelInfo.__doc__ = """What the registry knows of one model.
+
+  name: the model function's name, e.g. 'resnet_v2_50'.
+  fn: the model function `fn(inputs, num_classes=None, is_training=True, ...)`.
+  family: module name of its family, e.g. 'resnet_v2'.
+  arg_scope_fn: `arg_scope_fn(weight_decay=...)` returns its arg scope.
+  default_image_size: the training resolution, e.g. 224.
+  num_classes: classes of its usual ImageNet checkpoints (1001 with slim's
+    background class, or 1000).
+  preprocessing: the preprocessing its weights expect ('inception', 'vgg',
+    'caffe', 'tf' or 'torch').
+"""
+
+_MODELS = collections.OrderedDict()
+
+
+def register(family, arg_scope_fn, default_image_size=224, num_classes=1000,
+             preprocessing='vgg'):
+  """Decorator registering a model function under its `__name__`.
+
+  Also sets `fn.default_image_size`, as slim does.
+
+  Raises:
+    ValueError: if a model of the same name is already registered.
+  """
+
+  def decorate(fn):
+    name = fn.__name__
+    if name in _MODELS:
+      raise ValueError('model %r is registered twice' % name)
+    fn.default_image_size = default_image_size
+    _MODELS[name] = ModelInfo(name, fn, family, arg_scope_fn,
+                              default_image_size, num_classes, preprocessing)
+    return fn
+
+  return decorate
+
+
+def _load_families():
+  # Importing the family modules runs their @register decorators.
+  import nets.resnet_v1  # pylint: disable=import-outside-toplevel,unused-import
+  import nets.resnet_v2  # pylint: disable=import-outside-toplevel,unused-import
+
+
+def list_models(pattern='*'):
+  """Names of the registered models matching the shell-style `pattern`."""
+  _load_families()
+  return [name for name in _MODELS if fnmatch.fnmatchcase(name, pattern)]
+
+
+def get_model(name):
+  """The `ModelInfo` of `name`.
+
+  Raises:
+    ValueError: for an unknown name, listing the known ones.
+  """
+  _load_families()
+  if name not in _MODELS:
+    raise ValueError('Name of network unknown %s; known networks: %s' %
+                     (name, ', '.join(_MODELS)))
+  return _MODELS[name]
