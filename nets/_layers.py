@@ -468,3 +468,134 @@ def avg_pool2d(inputs,
   return _pool(tf.nn.avg_pool2d, 'AvgPool2D', 'avg_pool2d', inputs,
                kernel_size, stride, padding, data_format, outputs_collections,
                scope)
+
+
+@_answers_to(slim.separable_conv2d)
+def separable_conv2d(inputs,
+                     num_outputs,
+                     kernel_size,
+                     depth_multiplier=1,
+                     stride=1,
+                     padding='SAME',
+                     data_format=_NHWC,
+                     rate=1,
+                     activation_fn=tf.nn.relu,
+                     normalizer_fn=None,
+                     normalizer_params=None,
+                     weights_initializer=slim_initializers.xavier_initializer(),
+                     pointwise_initializer=None,
+                     weights_regularizer=None,
+                     biases_initializer=tf.compat.v1.zeros_initializer(),
+                     biases_regularizer=None,
+                     reuse=None,
+                     variables_collections=None,
+                     outputs_collections=None,
+                     trainable=True,
+                     scope=None):
+  """Depthwise-separable 2-D convolution as tf-slim's `separable_conv2d`.
+
+  Variables `depthwise_weights` [kh, kw, in_channels, depth_multiplier] and,
+  when `num_outputs` is not None, `pointwise_weights`
+  [1, 1, in_channels * depth_multiplier, num_outputs]; `biases` only without
+  a normalizer. `num_outputs=None` gives the depthwise convolution alone.
+
+  Args:
+    inputs: rank-4 tensor with a known channel dimension.
+    num_outputs: pointwise output channels, or None for depthwise only.
+    kernel_size: int or [height, width] of the depthwise filter.
+    depth_multiplier: depthwise outputs per input channel.
+    stride: int or pair.
+    padding: 'SAME' or 'VALID'.
+    data_format: 'NHWC' or 'NCHW'.
+    rate: atrous rate of the depthwise convolution.
+    activation_fn, normalizer_fn, normalizer_params: as in `conv2d`.
+    weights_initializer: for the depthwise (and by default pointwise) weights.
+    pointwise_initializer: for the pointwise weights, default
+      `weights_initializer`.
+    weights_regularizer: applied to both weight tensors.
+    biases_initializer, biases_regularizer: for `biases`.
+    reuse, variables_collections, outputs_collections, trainable: as in
+      `conv2d`.
+    scope: variable scope, default 'SeparableConv2d'.
+
+  Returns:
+    The output tensor.
+  """
+  data_format = _data_format(data_format, 'separable_conv2d')
+  kernel_h, kernel_w = _pair(kernel_size, 'separable_conv2d kernel_size')
+  stride_h, stride_w = _pair(stride, 'separable_conv2d stride')
+  rate_h, rate_w = _pair(rate, 'separable_conv2d rate')
+  with tf.compat.v1.variable_scope(
+      scope, 'SeparableConv2d', [inputs], reuse=reuse) as sc:
+    inputs = _check_rank4(inputs, 'separable_conv2d %s' % sc.name)
+    in_channels = _channels(inputs, data_format,
+                            'separable_conv2d %s' % sc.name)
+    dtype = inputs.dtype.base_dtype
+    depthwise_weights = _model_variable(
+        'depthwise_weights', [kernel_h, kernel_w, in_channels,
+                              depth_multiplier], dtype, weights_initializer,
+        weights_regularizer, trainable, variables_collections, 'weights')
+    if data_format == _NCHW:
+      strides = [1, 1, stride_h, stride_w]
+    else:
+      strides = [1, stride_h, stride_w, 1]
+    if num_outputs is not None:
+      pointwise_weights = _model_variable(
+          'pointwise_weights', [1, 1, in_channels * depth_multiplier,
+                                num_outputs], dtype,
+          pointwise_initializer or weights_initializer, weights_regularizer,
+          trainable, variables_collections, 'weights')
+      outputs = tf.nn.separable_conv2d(
+          inputs, depthwise_weights, pointwise_weights, strides, padding,
+          data_format=data_format, dilations=[rate_h, rate_w])
+    else:
+      num_outputs = in_channels * depth_multiplier
+      outputs = tf.nn.depthwise_conv2d(
+          inputs, depthwise_weights, strides, padding,
+          data_format=data_format, dilations=[rate_h, rate_w])
+    if normalizer_fn is None and biases_initializer is not None:
+      biases = _model_variable(
+          'biases', [num_outputs], dtype, biases_initializer,
+          biases_regularizer, trainable, variables_collections, 'biases')
+      outputs = tf.nn.bias_add(outputs, biases, data_format=data_format)
+    if normalizer_fn is not None:
+      if _is_slim_batch_norm(normalizer_fn):
+        normalizer_fn = batch_norm
+      outputs = normalizer_fn(outputs, **(normalizer_params or {}))
+    if activation_fn is not None:
+      outputs = activation_fn(outputs)
+    return slim_utils.collect_named_outputs(outputs_collections, sc.name,
+                                            outputs)
+
+
+@_answers_to(slim.dropout)
+def dropout(inputs,
+            keep_prob=0.5,
+            noise_shape=None,
+            is_training=True,
+            outputs_collections=None,
+            scope=None,
+            seed=None):
+  """Dropout as tf-slim's `dropout`: scaled by 1 / keep_prob, training only.
+
+  Args:
+    inputs: the tensor to drop from.
+    keep_prob: probability of keeping each element.
+    noise_shape: shape of the keep/drop mask (broadcast to `inputs`).
+    is_training: Python bool or scalar bool tensor; identity when False.
+    outputs_collections: collections the output is added to.
+    scope: variable scope, default 'Dropout'.
+    seed: op-level random seed.
+
+  Returns:
+    A tensor shaped like `inputs`.
+  """
+  with tf.compat.v1.variable_scope(scope, 'Dropout', [inputs]) as sc:
+    inputs = tf.convert_to_tensor(inputs)
+    outputs = _smart_cond(
+        is_training,
+        lambda: tf.nn.dropout(inputs, rate=1.0 - keep_prob,
+                              noise_shape=noise_shape, seed=seed),
+        lambda: tf.identity(inputs))
+    return slim_utils.collect_named_outputs(outputs_collections, sc.name,
+                                            outputs)
