@@ -149,8 +149,10 @@ def _smart_cond(pred, true_fn, false_fn):
   return true_fn() if value else false_fn()
 
 
-def _assign_moving_average(variable, value, decay, zero_debias):
-  """`variable -= (1 - decay) * (variable - value)`, as tf-slim computes it.
+def _assign_moving_average(variable, value, decay, rate, zero_debias):
+  """`variable -= rate * (variable - value)`, as tf-slim computes it.
+
+  `rate` is the tensor `1 - decay`.
 
   Outside a distribution strategy this is written out directly: TensorFlow's
   `assign_moving_average` spends most of its graph-building time in
@@ -161,7 +163,7 @@ def _assign_moving_average(variable, value, decay, zero_debias):
                                                  zero_debias=zero_debias)
   with tf.compat.v1.name_scope(None, 'AssignMovingAvg',
                                [variable, value]) as scope:
-    delta = (variable - value) * (1.0 - decay)
+    delta = (variable - value) * rate
     return tf.compat.v1.assign_sub(variable, delta, name=scope)
 
 
@@ -280,32 +282,46 @@ def batch_norm(inputs,
       beta = tf.constant(0.0, tf.float32, params_shape)
     # Partitioned moving statistics would break assign_moving_average and the
     # checkpoint layout, as in tf-slim.
-    with tf.compat.v1.variable_scope(
-        tf.compat.v1.get_variable_scope()) as local_scope:
-      local_scope.set_partitioner(None)
+    if tf.compat.v1.get_variable_scope().partitioner is None:
       moving_mean = param('moving_mean', tf.compat.v1.zeros_initializer(),
                           False)
       moving_variance = param('moving_variance',
                               tf.compat.v1.ones_initializer(), False)
+    else:
+      with tf.compat.v1.variable_scope(
+          tf.compat.v1.get_variable_scope()) as local_scope:
+        local_scope.set_partitioner(None)
+        moving_mean = param('moving_mean', tf.compat.v1.zeros_initializer(),
+                            False)
+        moving_variance = param('moving_variance',
+                                tf.compat.v1.ones_initializer(), False)
+    # The fused kernel's minimum, applied by tf.nn.fused_batch_norm too.
+    epsilon = max(epsilon, 1.001e-5)
 
     def training():
-      return tf.compat.v1.nn.fused_batch_norm(
-          inputs, gamma, beta, epsilon=epsilon, data_format=data_format)
+      # One empty tensor serves as both "no mean" and "no variance".
+      empty = tf.constant([], tf.float32)
+      outputs, batch_mean, batch_variance = tf.raw_ops.FusedBatchNormV3(
+          x=inputs, scale=gamma, offset=beta, mean=empty, variance=empty,
+          epsilon=epsilon, data_format=data_format, is_training=True)[:3]
+      return outputs, batch_mean, batch_variance
 
     def inference():
-      return tf.compat.v1.nn.fused_batch_norm(
-          inputs, gamma, beta, mean=moving_mean, variance=moving_variance,
-          epsilon=epsilon, is_training=False, data_format=data_format)
+      return tf.raw_ops.FusedBatchNormV3(
+          x=inputs, scale=gamma, offset=beta, mean=moving_mean,
+          variance=moving_variance, epsilon=epsilon, data_format=data_format,
+          is_training=False)[:3]
 
-    outputs, mean, variance = _smart_cond(is_training, training,
-                                                    inference)
+    outputs, mean, variance = _smart_cond(is_training, training, inference)
     is_training_value = _static_value(is_training)
     if is_training_value is None or is_training_value:
 
       def updates():
-        return (_assign_moving_average(moving_mean, mean, decay,
+        # One `1 - decay` constant serves both updates.
+        rate = tf.convert_to_tensor(1.0 - decay, tf.float32, name='decay')
+        return (_assign_moving_average(moving_mean, mean, decay, rate,
                                        zero_debias_moving_mean),
-                _assign_moving_average(moving_variance, variance, decay,
+                _assign_moving_average(moving_variance, variance, decay, rate,
                                        False))
 
       if updates_collections is None:
@@ -314,8 +330,7 @@ def batch_norm(inputs,
           with tf.control_dependencies(updates()):
             return tf.identity(outputs)
 
-        outputs = _smart_cond(is_training, forced_updates,
-                                        lambda: outputs)
+        outputs = _smart_cond(is_training, forced_updates, lambda: outputs)
       else:
         update_mean, update_variance = _smart_cond(
             is_training, updates, lambda: (moving_mean, moving_variance))

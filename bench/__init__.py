@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks: slimnets against tf-slim's nets and Keras."""

@@ -1,0 +1,88 @@
+"""Graph-build time of every ResNet: slimnets against tf-slim's own nets.
+
+Builds each model (training mode, 1001/1000 classes, [None, 224, 224, 3]
+input, under its arg scope) alternately with slimnets and tf-slim in one
+process, `repeats` times each, and reports medians and their ratio, plus
+slimnets' time per residual unit (flat if build time is linear in depth).
+
+Run: python -m bench.build_speed [--repeats N] [--models resnet_v2_152 ...]
+"""
+
+import argparse
+import json
+import statistics
+import time
+
+import tensorflow as tf
+import tf_slim as slim
+
+from bench import _reference
+from nets import registry
+from nets import resnet_utils
+
+DEFAULT_MODELS = ('resnet_v1_50', 'resnet_v1_101', 'resnet_v1_152',
+                  'resnet_v1_200', 'resnet_v2_50', 'resnet_v2_101',
+                  'resnet_v2_152', 'resnet_v2_200')
+
+
+def _build_seconds(model_fn, arg_scope_fn, num_classes):
+  graph = tf.Graph()
+  with graph.as_default():
+    images = tf.compat.v1.placeholder(tf.float32, [None, 224, 224, 3])
+    start = time.perf_counter()
+    with slim.arg_scope(arg_scope_fn()):
+      model_fn(images, num_classes, is_training=True)
+    return time.perf_counter() - start
+
+
+def run(models=DEFAULT_MODELS, repeats=3):
+  """Returns {model: {'slimnets_s', 'tf_slim_s', 'speedup', ...}}."""
+  slim_v1, slim_v2 = _reference.slim_nets()
+  results = {}
+  # Warm both code paths once so import-time work is not timed.
+  for module in (slim_v2, None):
+    info = registry.get_model('resnet_v2_50')
+    fn = info.fn if module is None else module.resnet_v2_50
+    scope_fn = info.arg_scope_fn if module is None else module.resnet_arg_scope
+    _build_seconds(fn, scope_fn, 1001)
+  for name in models:
+    info = registry.get_model(name)
+    reference = slim_v1 if info.family == 'resnet_v1' else slim_v2
+    ours, theirs = [], []
+    for _ in range(repeats):
+      ours.append(_build_seconds(info.fn, info.arg_scope_fn,
+                                 info.num_classes))
+      theirs.append(_build_seconds(getattr(reference, name),
+                                   reference.resnet_arg_scope,
+                                   info.num_classes))
+    depth = int(name.rsplit('_', 1)[1])
+    units = sum(resnet_utils.UNITS_PER_BLOCK[depth])
+    ours_s, theirs_s = statistics.median(ours), statistics.median(theirs)
+    results[name] = {
+        'slimnets_s': round(ours_s, 3),
+        'tf_slim_s': round(theirs_s, 3),
+        'speedup': round(theirs_s / ours_s, 2),
+        'units': units,
+        'slimnets_ms_per_unit': round(1000 * ours_s / units, 1),
+        'tf_slim_ms_per_unit': round(1000 * theirs_s / units, 1),
+        'repeats': repeats,
+    }
+    print('%-14s slimnets %6.2f s  tf-slim %6.2f s  speedup %.2fx' %
+          (name, ours_s, theirs_s, theirs_s / ours_s), flush=True)
+  return results
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument('--repeats', type=int, default=3)
+  parser.add_argument('--models', nargs='+', default=list(DEFAULT_MODELS))
+  parser.add_argument('--json', help='also write the results here')
+  args = parser.parse_args(argv)
+  results = run(args.models, args.repeats)
+  if args.json:
+    with open(args.json, 'w') as f:
+      json.dump(results, f, indent=1)
+
+
+if __name__ == '__main__':
+  main()
