@@ -21,7 +21,14 @@ def spatial_axes():
 
 
 def validate_inputs(inputs, name='inputs'):
-  """Converts `inputs` to a tensor and checks it is [batch, h, w, channels].
+  """Checks network `inputs` and lays them out for the scoped data_format.
+
+  Network inputs are always images [batch, height, width, channels]; under
+  an arg scope with data_format 'NCHW' (see `nets.runtime.data_format_scope`)
+  they are transposed once here, so the whole network runs NCHW.
+
+  Returns:
+    The inputs as a tensor, in the scoped data_format.
 
   Raises:
     ValueError: naming `name` when the rank is not 4 or channels are unknown.
@@ -33,11 +40,12 @@ def validate_inputs(inputs, name='inputs'):
         '%s must be a rank-4 tensor [batch, height, width, channels], got %s '
         "('%s', shape %s)" % (name, 'unknown rank' if rank is None else
                               'rank %d' % rank, inputs.name, inputs.shape))
-  axis = 1 if scoped_data_format() == 'NCHW' else 3
-  if inputs.shape.dims[axis].value is None:
+  if inputs.shape.dims[3].value is None:
     raise ValueError("%s '%s' has an unknown channel dimension (shape %s); it "
                      'must be known to build the network' %
                      (name, inputs.name, inputs.shape))
+  if scoped_data_format() == 'NCHW':
+    inputs = tf.transpose(inputs, [0, 3, 1, 2], name='to_nchw')
   return inputs
 
 
