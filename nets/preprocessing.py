@@ -1,0 +1,209 @@
+"""Image preprocessing as TensorFlow ops, one function per weight convention.
+
+Pretrained weights expect the pixels their training pipeline produced. Five
+conventions cover slim's and the converted checkpoints:
+
+  'vgg'        slim's vgg_preprocessing (eval): resize the shorter side to 256
+               (aspect preserving, bilinear), central crop to image_size,
+               subtract the RGB means 123.68, 116.78, 103.94. ResNet v1 / VGG
+               slim checkpoints.
+  'inception'  slim's inception_preprocessing (eval): central crop of 0.875 of
+               the image, bilinear resize to image_size, scale to [-1, 1].
+               ResNet v2 / Inception slim checkpoints.
+  'caffe'      Keras `preprocess_input(mode='caffe')`: RGB -> BGR, subtract
+               the BGR means 103.939, 116.779, 123.68 (no scaling).
+  'tf'         Keras `mode='tf'`: scale to [-1, 1].
+  'torch'      Keras `mode='torch'` / torchvision: scale to [0, 1], subtract
+               the ImageNet mean (0.485, 0.456, 0.406), divide by the std
+               (0.229, 0.224, 0.225).
+
+For 'caffe', 'tf' and 'torch' the image is resized straight to image_size x
+image_size (bilinear, half-pixel centres: `tf.image.resize`), as Keras
+pipelines load images at their target size; `normalize` applies the pixel part
+alone and equals Keras' `preprocess_input(mode=...)`.
+
+Typical use:
+
+   from nets import preprocessing
+   image = tf.io.decode_image(tf.io.read_file(path), channels=3,
+                              expand_animations=False)
+   net_input = preprocessing.for_model('resnet_v2_50')(image)  # [224,224,3]
+   # or explicitly:
+   net_input = preprocessing.preprocess(image, 'vgg', 224)
+"""
+
+import tensorflow as tf
+
+CONVENTIONS = ('vgg', 'inception', 'caffe', 'tf', 'torch')
+
+_VGG_MEANS = (123.68, 116.78, 103.94)  # RGB, slim vgg_preprocessing
+_VGG_RESIZE_SIDE = 256
+_CAFFE_MEANS = (103.939, 116.779, 123.68)  # BGR, Keras imagenet_utils
+_TORCH_MEAN = (0.485, 0.456, 0.406)
+_TORCH_STD = (0.229, 0.224, 0.225)
+_INCEPTION_CENTRAL_FRACTION = 0.875
+
+
+def _check_convention(convention):
+  if convention not in CONVENTIONS:
+    raise ValueError('convention must be one of %s, got %r' %
+                     (', '.join(CONVENTIONS), convention))
+
+
+def _to_float(image):
+  """float32 pixels in [0, 255] from uint8 (or already [0, 255] floats)."""
+  image = tf.convert_to_tensor(image)
+  if image.dtype == tf.uint8:
+    return tf.cast(image, tf.float32)
+  if not image.dtype.is_floating:
+    raise TypeError('image must be uint8 or float in [0, 255], got dtype %s'
+                    % image.dtype.name)
+  return tf.cast(image, tf.float32)
+
+
+def _check_image(image):
+  image = _to_float(image)
+  if image.shape.rank is not None and image.shape.rank != 3:
+    raise ValueError('image must be a rank-3 tensor [height, width, 3], got '
+                     "shape %s ('%s')" % (image.shape, image.name))
+  if image.shape.rank == 3 and image.shape[-1] not in (None, 3):
+    raise ValueError('image must have 3 channels (RGB), got shape %s' %
+                     image.shape)
+  return image
+
+
+def _check_size(image_size):
+  if (isinstance(image_size, bool) or not isinstance(image_size, int) or
+      image_size < 1):
+    raise ValueError('image_size must be a positive int, got %r' %
+                     (image_size,))
+
+
+def normalize(image, convention):
+  """The pixel part of `convention` alone, on images of any rank.
+
+  Args:
+    image: RGB pixels [..., 3], uint8 or float in [0, 255].
+    convention: one of CONVENTIONS.
+
+  Returns:
+    float32 tensor of the same shape.
+
+  Raises:
+    ValueError: for an unknown convention.
+  """
+  _check_convention(convention)
+  image = _to_float(image)
+  if convention == 'vgg':
+    return image - tf.constant(_VGG_MEANS, tf.float32)
+  if convention == 'caffe':
+    return image[..., ::-1] - tf.constant(_CAFFE_MEANS, tf.float32)
+  if convention == 'torch':
+    return ((image / 255.0 - tf.constant(_TORCH_MEAN, tf.float32)) /
+            tf.constant(_TORCH_STD, tf.float32))
+  # 'inception' and 'tf' both map [0, 255] to [-1, 1]; slim computes it as
+  # (x / 255 - 0.5) * 2, Keras as x / 127.5 - 1 (equal to float rounding).
+  if convention == 'inception':
+    return (image / 255.0 - 0.5) * 2.0
+  return image / 127.5 - 1.0
+
+
+def _central_crop(image, height, width):
+  # slim's vgg _central_crop: offsets round down.
+  shape = tf.shape(image)
+  with tf.control_dependencies([
+      tf.debugging.assert_greater_equal(
+          shape[:2], [height, width],
+          message='image is smaller than the crop size')]):
+    top = (shape[0] - height) // 2
+    left = (shape[1] - width) // 2
+  return tf.slice(image, [top, left, 0], [height, width, 3])
+
+
+def _aspect_preserving_resize(image, smallest_side):
+  # slim's vgg _aspect_preserving_resize: legacy bilinear, rounded sizes.
+  shape = tf.shape(image)
+  height = tf.cast(shape[0], tf.float32)
+  width = tf.cast(shape[1], tf.float32)
+  scale = float(smallest_side) / tf.minimum(height, width)
+  new_size = tf.cast(tf.math.rint(tf.stack([height, width]) * scale),
+                     tf.int32)
+  resized = tf.compat.v1.image.resize_bilinear(image[tf.newaxis], new_size,
+                                               align_corners=False)
+  return resized[0]
+
+
+def _vgg(image, image_size, resize_side):
+  image = _aspect_preserving_resize(image, max(resize_side, image_size))
+  image = _central_crop(image, image_size, image_size)
+  image.set_shape([image_size, image_size, 3])
+  return normalize(image, 'vgg')
+
+
+def _inception(image, image_size, central_fraction):
+  # slim's preprocess_for_eval: tf.image.central_crop then legacy bilinear.
+  image = tf.image.central_crop(image, central_fraction)
+  image = tf.compat.v1.image.resize_bilinear(
+      image[tf.newaxis], [image_size, image_size], align_corners=False)[0]
+  image.set_shape([image_size, image_size, 3])
+  return normalize(image, 'inception')
+
+
+def preprocess(image, convention, image_size, resize_side=_VGG_RESIZE_SIDE,
+               central_fraction=_INCEPTION_CENTRAL_FRACTION):
+  """Turns one decoded image into a network input of `convention`.
+
+  Args:
+    image: RGB pixels [height, width, 3], uint8 or float in [0, 255] (what
+      `tf.io.decode_image(..., channels=3)` returns).
+    convention: one of CONVENTIONS (see the module docstring).
+    image_size: output height and width.
+    resize_side: 'vgg' only: the shorter side before the central crop
+      (slim's 256; the larger of it and image_size is used).
+    central_fraction: 'inception' only: the central crop's fraction.
+
+  Returns:
+    float32 tensor [image_size, image_size, 3].
+
+  Raises:
+    ValueError: unknown convention, bad image rank/channels or image_size.
+  """
+  _check_convention(convention)
+  _check_size(image_size)
+  image = _check_image(image)
+  if convention == 'vgg':
+    return _vgg(image, image_size, resize_side)
+  if convention == 'inception':
+    return _inception(image, image_size, central_fraction)
+  image = tf.image.resize(image, [image_size, image_size],
+                          method='bilinear')
+  image.set_shape([image_size, image_size, 3])
+  return normalize(image, convention)
+
+
+def for_model(name, image_size=None):
+  """The preprocessing function of a registered model.
+
+  Args:
+    name: a registered model name, e.g. 'resnet_v2_50'.
+    image_size: output size; default the model's default image size.
+
+  Returns:
+    A function `image -> [image_size, image_size, 3] float32` applying the
+    model's `ModelInfo.preprocessing` convention. It carries the attributes
+    `convention` and `image_size`.
+
+  Raises:
+    ValueError: for an unknown model name.
+  """
+  from nets import registry  # pylint: disable=import-outside-toplevel
+  info = registry.get_model(name)
+  size = image_size or info.default_image_size
+  convention = info.preprocessing
+
+  def preprocessing_fn(image):
+    return preprocess(image, convention, size)
+
+  preprocessing_fn.convention = convention
+  preprocessing_fn.image_size = size
+  return preprocessing_fn
