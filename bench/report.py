@@ -23,6 +23,61 @@ def _build_section(build):
   return lines
 
 
+def _ratio(value, base):
+  return '%.2fx' % (value / base) if base else '-'
+
+
+def _throughput_section(throughput):
+  lines = [
+      '## Throughput: resnet_v2_50, images/s',
+      '',
+      'One process, each network in its own graph and session, timed runs '
+      'alternating, median. Ratios are against tf-slim. Goals: fp32 '
+      'inference and training >= 1.0x tf-slim; bf16 inference >= 2.8x fp32 '
+      'at batch 8.',
+      '',
+  ]
+  for kind in ('inference', 'training'):
+    for batch, speeds in throughput.get(kind, {}).items():
+      base = speeds.get('tf-slim')
+      lines += ['### %s, batch %s' % (kind.capitalize(), batch), '',
+                '| variant | images/s | vs tf-slim | vs slimnets fp32 |',
+                '|---|---:|---:|---:|']
+      for label, value in speeds.items():
+        lines.append('| %s | %.2f | %s | %s |' % (
+            label, value, _ratio(value, base),
+            _ratio(value, speeds.get('slimnets'))))
+      lines.append('')
+  return lines
+
+
+def _memory_section(memory):
+  lines = [
+      '## Peak memory of a training step (batch %d, 224x224)' %
+      memory['batch'], '',
+      'Each framework in a fresh process; peak resident set size. Goal: '
+      'slimnets <= tf-slim.', '',
+      '| framework | peak RSS (MiB) | vs tf-slim |', '|---|---:|---:|',
+  ]
+  for label, ratio in memory['ratio_vs_tf_slim'].items():
+    lines.append('| %s | %.0f | %.3f |' % (label, memory[label], ratio))
+  return lines + ['']
+
+
+def _precision_section(precision):
+  return [
+      '## bfloat16 accuracy on a trained network',
+      '',
+      'A small pre-activation ResNet trained %d steps on scikit-learn\'s '
+      'digits, evaluated on %d held-out images in float32 and with '
+      "`session_config('bfloat16')`. Goals: top-1 agreement >= 99%%, "
+      'relative logit error <= 1%%.' % (precision['train_steps'],
+                                          precision['test_images']),
+      '',
+      '| metric | value |', '|---|---:|',
+  ] + ['| %s | %s |' % (key, value) for key, value in precision.items()] + ['']
+
+
 def render(results):
   """Markdown for docs/performance.md from the results dict."""
   machine = results.get('machine', {})
@@ -39,5 +94,11 @@ def render(results):
       '',
   ]
   if 'build' in results:
-    lines += _build_section(results['build'])
+    lines += _build_section(results['build']) + ['']
+  if 'throughput' in results:
+    lines += _throughput_section(results['throughput'])
+  if 'memory' in results:
+    lines += _memory_section(results['memory'])
+  if 'precision' in results:
+    lines += _precision_section(results['precision'])
   return '\n'.join(lines) + '\n'

@@ -17,7 +17,10 @@ import platform
 import tensorflow as tf
 
 from bench import build_speed
+from bench import memory
+from bench import precision_accuracy
 from bench import report
+from bench import throughput
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(_HERE, 'results.json')
@@ -26,6 +29,9 @@ DOC = os.path.join(os.path.dirname(_HERE), 'docs', 'performance.md')
 SECTIONS = {
     'build': lambda quick: build_speed.run(
         build_speed.DEFAULT_MODELS, repeats=1 if quick else 3),
+    'throughput': throughput.run,
+    'memory': memory.run,
+    'precision': precision_accuracy.run,
 }
 
 

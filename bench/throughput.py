@@ -1,0 +1,147 @@
+"""Inference and training images/s of resnet_v2_50: slimnets vs tf-slim vs Keras.
+
+All three build the same network (tf-slim's `resnet_v2_50`, slimnets'
+`resnet_v2_50`, `tf_keras.applications.ResNet50V2(weights=None)`, 1001 /
+1000 classes) in their own graph and session in ONE process; timed runs
+alternate between them and the medians are compared as ratios. slimnets is
+also timed with bfloat16 auto mixed precision, NCHW and XLA.
+
+Run: python -m bench.throughput [--quick]
+"""
+
+import argparse
+import json
+import os
+import statistics
+import time
+
+import numpy as np
+import tensorflow as tf
+import tf_slim as slim
+
+from bench import _reference
+from nets import resnet_v2
+from nets import runtime
+
+IMAGE_SIZE = 224
+
+
+class _Runner:
+  """One network in its own graph and session, ready to time."""
+
+  def __init__(self, label, build, batch, training, config=None):
+    self.label = label
+    self.graph = tf.Graph()
+    with self.graph.as_default():
+      tf.compat.v1.set_random_seed(0)
+      self.images = tf.compat.v1.placeholder(
+          tf.float32, [batch, IMAGE_SIZE, IMAGE_SIZE, 3])
+      logits = build(self.images, training)
+      if training:
+        labels = tf.constant(np.arange(batch) % 10)
+        loss = tf.reduce_mean(
+            tf.nn.sparse_softmax_cross_entropy_with_logits(
+                labels=labels, logits=tf.reshape(logits, [batch, -1])))
+        optimizer = tf.compat.v1.train.MomentumOptimizer(0.01, 0.9)
+        with tf.control_dependencies(
+            tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)):
+          self.fetch = optimizer.minimize(loss)
+      else:
+        self.fetch = logits
+      init = tf.compat.v1.global_variables_initializer()
+    self.session = tf.compat.v1.Session(graph=self.graph, config=config)
+    self.session.run(init)
+    self.feed = {self.images: np.random.RandomState(0).uniform(
+        -1, 1, self.images.shape.as_list()).astype(np.float32)}
+    self.run_once()  # warm-up: graph optimisation and kernel selection
+
+  def run_once(self):
+    start = time.perf_counter()
+    self.session.run(self.fetch, self.feed)
+    return time.perf_counter() - start
+
+  def close(self):
+    self.session.close()
+
+
+def _slimnets(images, training):
+  with slim.arg_scope(resnet_v2.resnet_arg_scope()):
+    logits, _ = resnet_v2.resnet_v2_50(images, 1001, is_training=training)
+  return logits
+
+
+def _slimnets_nchw(images, training):
+  with slim.arg_scope(resnet_v2.resnet_arg_scope()), \
+      runtime.data_format_scope('NCHW'):
+    logits, _ = resnet_v2.resnet_v2_50(images, 1001, is_training=training)
+  return logits
+
+
+def _tf_slim(images, training):
+  _, slim_v2 = _reference.slim_nets()
+  with slim.arg_scope(slim_v2.resnet_arg_scope()):
+    logits, _ = slim_v2.resnet_v2_50(images, 1001, is_training=training)
+  return logits
+
+
+def _keras(images, training):
+  import tf_keras  # pylint: disable=import-outside-toplevel
+  tf_keras.backend.set_learning_phase(1 if training else 0)
+  model = tf_keras.applications.ResNet50V2(weights=None,
+                                           input_tensor=images,
+                                           classifier_activation=None)
+  # Keras keeps its batch-norm updates on the model, not in UPDATE_OPS.
+  for update in model.updates:
+    tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.UPDATE_OPS, update)
+  return model.output
+
+
+def _time_alternating(runners, batch, iterations):
+  times = {runner.label: [] for runner in runners}
+  for _ in range(iterations):
+    for runner in runners:
+      times[runner.label].append(runner.run_once())
+  return {label: round(batch / statistics.median(values), 2)
+          for label, values in times.items()}
+
+
+def _variants():
+  return [
+      ('slimnets', _slimnets, None),
+      ('tf-slim', _tf_slim, None),
+      ('keras', _keras, None),
+      ('slimnets bf16', _slimnets, runtime.session_config('bfloat16')),
+      ('slimnets NCHW', _slimnets_nchw, None),
+      ('slimnets XLA', _slimnets, runtime.session_config(xla=True)),
+  ]
+
+
+def run(quick=False):
+  """{'inference': {batch: {label: img/s}}, 'training': {...}}."""
+  results = {'inference': {}, 'training': {}}
+  inference_batches = (1, 8) if quick else (1, 8, 32)
+  iterations = 3 if quick else 7
+  for training, batches in ((False, inference_batches), (True, (16,))):
+    for batch in batches:
+      runners = [_Runner(label, build, batch, training, config)
+                 for label, build, config in _variants()]
+      speeds = _time_alternating(runners, batch,
+                                 2 if training and quick else iterations)
+      for runner in runners:
+        runner.close()
+      key = 'training' if training else 'inference'
+      results[key][str(batch)] = speeds
+      print(key, 'batch', batch, json.dumps(speeds), flush=True)
+  return results
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument('--quick', action='store_true')
+  args = parser.parse_args(argv)
+  print(json.dumps(run(args.quick), indent=1))
+
+
+if __name__ == '__main__':
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+  main()
