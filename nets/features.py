@@ -1,0 +1,285 @@
+"""Any registered model as a feature extractor over its end points.
+
+Slim nets return every intermediate activation in `end_points`; this module
+picks some of them by name or pattern and says what they are: channels and
+stride relative to the input (timm's `feature_info`, torchvision's
+`IntermediateLayerGetter`, DeepLab's `networks_to_feature_maps`), for any
+`output_stride` (atrous, dense features, [1] section 3.1).
+
+End-point selectors are exact names or shell patterns, matched against the
+full key ('resnet_v2_50/block4') and against the key without the network's
+'<scope>/' prefix ('block4'). As in paths, '*' and '?' do not cross '/',
+'**' does: 'block*' picks the four block outputs, 'block4/**' everything inside
+block4, 'block*/unit_*/*' every unit's output, '**/conv2' every unit's 3x3
+conv. The default is the block outputs
+(end points whose last component is 'block<N>').
+
+[1] Chen et al., "Rethinking Atrous Convolution for Semantic Image
+    Segmentation", arXiv:1706.05587.
+
+Typical use:
+
+   from nets import features
+   images = tf.compat.v1.placeholder(tf.float32, [None, 321, 321, 3])
+   feats, info = features.extract_features(images, 'resnet_v2_50',
+                                           endpoints=['block*'],
+                                           output_stride=16,
+                                           is_training=False)
+   for f, i in zip(feats, info):
+     print(i.name, i.channels, i.stride, f.shape)  # ...block4 2048 16 [?,21,21,2048]
+   features.feature_info('resnet_v2_50', output_stride=16)
+"""
+
+import collections
+import functools
+import math
+import re
+
+import tensorflow as tf
+
+FeatureInfo = collections.namedtuple('FeatureInfo',
+                                     ['name', 'channels', 'stride'])
+FeatureInfo.__doc__ = """One selected end point.
+
+  name: the full end-point key, e.g. 'resnet_v2_50/block4'.
+  channels: its channel count.
+  stride: input size / its spatial size (e.g. 32 for block4, 16 with
+    output_stride 16), or None for globally pooled end points such as
+    'global_pool' (and logits).
+"""
+
+# A spatial size of 1 at this input size means a global pool, not a stride.
+_PROBE_SIZE = 512
+_BLOCK_RE = re.compile(r'block\d+$')
+
+
+def _glob_regex(pattern):
+  """A compiled regex for a path-style glob ('*' within one component)."""
+  out, i, n = [], 0, len(pattern)
+  while i < n:
+    c = pattern[i]
+    if pattern.startswith('**', i):
+      out.append('.*')
+      i += 2
+      continue
+    if c == '*':
+      out.append('[^/]*')
+    elif c == '?':
+      out.append('[^/]')
+    elif c == '[':
+      end = pattern.find(']', i + 2 if pattern[i + 1:i + 2] in '!]' else
+                         i + 1)
+      if end < 0:
+        out.append(re.escape(c))
+      else:
+        body = pattern[i + 1:end]
+        if body.startswith('!'):
+          body = '^' + body[1:]
+        out.append('[%s]' % body.replace('\\', '\\\\'))
+        i = end
+    else:
+      out.append(re.escape(c))
+    i += 1
+  return re.compile(''.join(out) + r'\Z')
+
+
+def _scope_prefix(names):
+  """The network scope shared by the end-point keys ('resnet_v2_50/')."""
+  heads = {name.split('/', 1)[0] for name in names if '/' in name}
+  return heads.pop() + '/' if len(heads) == 1 else ''
+
+
+def default_endpoints(names):
+  """The block outputs among end-point `names` (in network order).
+
+  Falls back to every end point when none is named 'block<N>'.
+  """
+  blocks = [n for n in names if _BLOCK_RE.match(n.rsplit('/', 1)[-1])]
+  return blocks or list(names)
+
+
+def select_endpoints(names, selectors=None):
+  """End-point keys chosen by exact names or patterns, in network order.
+
+  Args:
+    names: the end-point keys of a network, in network order.
+    selectors: None (the block outputs), a string or a list of names and
+      patterns (see the module docstring).
+
+  Returns:
+    The selected keys, in network order, without duplicates.
+
+  Raises:
+    ValueError: when a selector matches no end point; lists the valid ones.
+  """
+  names = list(names)
+  if selectors is None:
+    return default_endpoints(names)
+  if isinstance(selectors, str):
+    selectors = [selectors]
+  prefix = _scope_prefix(names)
+  chosen = set()
+  for selector in selectors:
+    if not isinstance(selector, str) or not selector:
+      raise ValueError('end-point selectors must be non-empty strings, got %r'
+                       % (selector,))
+    if selector in names:
+      chosen.add(selector)
+      continue
+    if prefix + selector in names:
+      chosen.add(prefix + selector)
+      continue
+    regex = _glob_regex(selector)
+    hits = [n for n in names
+            if regex.match(n) or (prefix and n.startswith(prefix) and
+                                  regex.match(n[len(prefix):]))]
+    if not hits:
+      shown = [n[len(prefix):] if prefix and n.startswith(prefix) else n
+               for n in names]
+      raise ValueError(
+          'end point %r matches no end point of the network; valid end '
+          'points (%s): %s' %
+          (selector, "'%s' prefix left out" % prefix if prefix else 'keys',
+           ', '.join(shown)))
+    chosen.update(hits)
+  return [n for n in names if n in chosen]
+
+
+def _model_kwargs(output_stride, kwargs):
+  kwargs = dict(kwargs)
+  if output_stride is not None:
+    kwargs['output_stride'] = output_stride
+  return kwargs
+
+
+def build_end_points(images, name, output_stride=None, is_training=False,
+                     num_classes=0, weight_decay=0.0, **kwargs):
+  """Builds model `name` on `images` under its arg scope.
+
+  Args:
+    images: float tensor [batch, height, width, 3], preprocessed.
+    name: a registered model name.
+    output_stride: None or the wanted input/feature resolution ratio.
+    is_training: batch norm mode.
+    num_classes: logits size; 0 (default) stops at the features.
+    weight_decay: for the arg scope.
+    **kwargs: more model arguments (global_pool, scope, reuse, ...).
+
+  Returns:
+    (net, end_points) as the model returns them.
+  """
+  from nets import nets_factory  # pylint: disable=import-outside-toplevel
+  network_fn = nets_factory.get_network_fn(name, num_classes=num_classes,
+                                           weight_decay=weight_decay,
+                                           is_training=is_training)
+  return network_fn(images, **_model_kwargs(output_stride, kwargs))
+
+
+def _info_from_shapes(end_points, size):
+  infos = collections.OrderedDict()
+  for key, tensor in end_points.items():
+    shape = tensor.shape
+    channels = shape[-1] if shape.rank else None
+    stride = None
+    if shape.rank == 4 and shape[1] is not None and shape[1] > 1:
+      ratio = size / shape[1]
+      # VALID-padded nets shrink a little more than the stride; the nearest
+      # power of two is the stride at this large probe size.
+      stride = int(2 ** round(math.log2(ratio)))
+    infos[key] = FeatureInfo(key, channels, stride)
+  return infos
+
+
+@functools.lru_cache(maxsize=64)
+def _probe(name, output_stride, num_classes, frozen_kwargs):
+  graph = tf.Graph()
+  with graph.as_default():
+    images = tf.compat.v1.placeholder(
+        tf.float32, [1, _PROBE_SIZE, _PROBE_SIZE, 3], name='probe')
+    _, end_points = build_end_points(images, name, output_stride,
+                                     is_training=False,
+                                     num_classes=num_classes,
+                                     **dict(frozen_kwargs))
+  return _info_from_shapes(end_points, _PROBE_SIZE)
+
+
+def all_feature_info(name, output_stride=None, num_classes=0, **kwargs):
+  """FeatureInfo of every end point of `name`, by key, in network order.
+
+  Built once per argument set on a 512x512 probe graph (shapes only, no
+  weights) and cached.
+
+  Raises:
+    ValueError: unknown model, or an output_stride the model cannot take.
+  """
+  return collections.OrderedDict(
+      _probe(name, output_stride, num_classes,
+             tuple(sorted(kwargs.items()))))
+
+
+def feature_info(name, endpoints=None, output_stride=None, num_classes=0,
+                 **kwargs):
+  """What `extract_features` returns for the same arguments, without images.
+
+  Args:
+    name: a registered model name, e.g. 'resnet_v2_50'.
+    endpoints: None (the block outputs), or names / patterns.
+    output_stride: None (nominal) or e.g. 8 or 16 for atrous dense features.
+    num_classes: 0 (default) for a network without logits.
+    **kwargs: other model arguments (e.g. global_pool=False).
+
+  Returns:
+    A list of FeatureInfo(name, channels, stride) in network order.
+
+  Raises:
+    ValueError: unknown model or end point (listing the valid ones), or an
+      output_stride the model cannot take.
+  """
+  infos = all_feature_info(name, output_stride, num_classes, **kwargs)
+  return [infos[key] for key in select_endpoints(list(infos), endpoints)]
+
+
+def extract_features(images, name, endpoints=None, output_stride=None,
+                     is_training=False, as_dict=False, num_classes=0,
+                     weight_decay=0.0, **kwargs):
+  """Builds `name` on `images` and returns the chosen end points.
+
+  Args:
+    images: float tensor [batch, height, width, 3], preprocessed for the
+      model (see `nets.preprocessing.for_model`).
+    name: a registered model name.
+    endpoints: None (the block outputs), a name/pattern or a list of them;
+      'global_pool' gives the pooled features [batch, 1, 1, C].
+    output_stride: None (nominal stride) or a smaller stride such as 8 or 16:
+      later blocks turn atrous and keep the resolution.
+    is_training: batch norm mode (False for feature extraction).
+    as_dict: return an ordered dict key -> tensor instead of a list.
+    num_classes: logits size; 0 (default) builds no logits.
+    weight_decay: weight decay of the arg scope.
+    **kwargs: more model arguments (scope, reuse, global_pool, ...).
+
+  Returns:
+    (features, info): the tensors (list, or dict when `as_dict`) and a list
+    of FeatureInfo in the same order.
+
+  Raises:
+    ValueError: unknown model or end point (listing the valid ones), or an
+      output_stride the model cannot take.
+  """
+  _, end_points = build_end_points(images, name, output_stride, is_training,
+                                   num_classes, weight_decay, **kwargs)
+  keys = select_endpoints(list(end_points), endpoints)
+  probe_kwargs = {k: v for k, v in kwargs.items()
+                  if k not in ('reuse', 'scope')}
+  probe = all_feature_info(name, output_stride, num_classes, **probe_kwargs)
+  info = []
+  for key in keys:
+    # With a custom scope the keys differ from the probe's; the structure
+    # (and so the order) does not.
+    probe_info = probe.get(key) or list(probe.values())[
+        list(end_points).index(key)]
+    info.append(FeatureInfo(key, end_points[key].shape[-1],
+                            probe_info.stride))
+  if as_dict:
+    return collections.OrderedDict((k, end_points[k]) for k in keys), info
+  return [end_points[k] for k in keys], info

@@ -1,0 +1,157 @@
+"""nets.features: end-point selection and feature info for every family.
+
+Feature info comes from a 512x512 probe graph; the tests check it against
+graphs built directly at 64x64 (channels, and spatial size = ceil(64 /
+stride) for the padded-SAME families) and against the architectures' known
+strides (slim ResNet: stride on the last unit of blocks 1-3; torchvision
+layout: on the first unit of blocks 2-4; DeepLab Xception: entry flow 4, 8,
+16, exit flow 32).
+"""
+
+import collections
+import math
+
+import pytest
+import tensorflow as tf
+
+from nets import features
+from nets import nets_factory
+from nets import registry
+
+# Keras' original Xception starts with two VALID convs.
+_VALID_PADDED = ('xception_keras',)
+_FIRST_OF_FAMILY = list(collections.OrderedDict(
+    (registry.get_model(n).family, n) for n in reversed(
+        registry.list_models())).values())[::-1] + [
+            n for n in _VALID_PADDED if n in registry.list_models()]
+
+# Nominal strides of the block outputs, from the architectures' definitions.
+_SPEC = {
+    'resnet_v1_50': {'block1': 8, 'block2': 16, 'block3': 32, 'block4': 32},
+    'resnet_v2_50': {'block1': 8, 'block2': 16, 'block3': 32, 'block4': 32},
+    'resnext50_32x4d': {'block1': 4, 'block2': 8, 'block3': 16,
+                        'block4': 32},
+    'tv_resnet50': {'block1': 4, 'block2': 8, 'block3': 16, 'block4': 32},
+    'xception_65': {'entry_flow/block1': 4, 'entry_flow/block2': 8,
+                    'entry_flow/block3': 16, 'middle_flow/block1': 16,
+                    'exit_flow/block1': 32, 'exit_flow/block2': 32},
+}
+_CHANNELS = {'block1': 256, 'block2': 512, 'block3': 1024, 'block4': 2048}
+_SIZE = 64
+
+
+def _build_direct(name, output_stride):
+  graph = tf.Graph()
+  with graph.as_default():
+    images = tf.compat.v1.placeholder(tf.float32, [2, _SIZE, _SIZE, 3])
+    kwargs = {} if output_stride is None else {'output_stride': output_stride}
+    _, end_points = nets_factory.get_network_fn(name, 0)(images, **kwargs)
+  return end_points
+
+
+@pytest.mark.parametrize('output_stride', [None, 16, 8])
+@pytest.mark.parametrize('name', _FIRST_OF_FAMILY)
+def test_feature_info_matches_direct_graph(name, output_stride):
+  try:
+    end_points = _build_direct(name, output_stride)
+  except ValueError:
+    # A network without atrous support must say so through the API too.
+    with pytest.raises(ValueError):
+      features.feature_info(name, output_stride=output_stride)
+    return
+  infos = features.all_feature_info(name, output_stride)
+  assert list(infos) == list(end_points)
+  nominal = features.all_feature_info(name)
+  for key, tensor in end_points.items():
+    info = infos[key]
+    assert info.channels == tensor.shape[-1], key
+    if info.stride is None:
+      assert tensor.shape.rank != 4 or tensor.shape[1:3] == [1, 1], key
+      continue
+    expected = min(nominal[key].stride, output_stride or 10**9)
+    assert info.stride == expected, key
+    if name in _VALID_PADDED:
+      # Unpadded 3x3 convs trim a pixel or two on the way.
+      assert abs(tensor.shape[1] - _SIZE / info.stride) <= 2, key
+    else:
+      assert tensor.shape[1] == math.ceil(_SIZE / info.stride), key
+      assert tensor.shape[2] == math.ceil(_SIZE / info.stride), key
+
+
+@pytest.mark.parametrize('output_stride', [None, 16, 8])
+@pytest.mark.parametrize('name', [n for n in _SPEC
+                                  if n in registry.list_models()])
+def test_block_strides_match_architecture(name, output_stride):
+  info = features.feature_info(name, output_stride=output_stride)
+  prefix = name + '/'
+  got = {i.name[len(prefix):]: i.stride for i in info}
+  want = {k: min(v, output_stride or 10**9) for k, v in _SPEC[name].items()}
+  assert got == want
+  if name.startswith(('resnet', 'resnext', 'tv_')):
+    assert {i.name[len(prefix):]: i.channels for i in info} == _CHANNELS
+
+
+def test_extract_features_list_dict_and_patterns():
+  graph = tf.Graph()
+  with graph.as_default():
+    images = tf.compat.v1.placeholder(tf.float32, [None, 64, 64, 3])
+    feats, info = features.extract_features(
+        images, 'resnet_v2_50', endpoints=['block*', 'global_pool'],
+        output_stride=16, is_training=False)
+  names = [i.name for i in info]
+  assert names == ['resnet_v2_50/block%d' % b for b in range(1, 5)] + [
+      'global_pool']
+  assert [i.stride for i in info] == [8, 16, 16, 16, None]
+  assert [f.shape.as_list() for f in feats] == [
+      [None, 8, 8, 256], [None, 4, 4, 512], [None, 4, 4, 1024],
+      [None, 4, 4, 2048], [None, 1, 1, 2048]]
+  # No logits are built for feature extraction.
+  assert not [v for v in graph.get_collection('variables')
+              if '/logits/' in v.op.name]
+
+  with tf.Graph().as_default():
+    images = tf.compat.v1.placeholder(tf.float32, [1, 64, 64, 3])
+    feats, info = features.extract_features(
+        images, 'resnet_v2_50', endpoints='block4/**/conv2', as_dict=True)
+  assert list(feats) == [
+      'resnet_v2_50/block4/unit_%d/bottleneck_v2/conv2' % u
+      for u in (1, 2, 3)]
+  assert [i.channels for i in info] == [512] * 3
+
+
+def test_default_is_block_outputs_and_order_is_network_order():
+  info = features.feature_info('resnet_v1_50',
+                               endpoints=['global_pool', 'block2', 'conv1'])
+  assert [i.name for i in info] == ['resnet_v1_50/conv1',
+                                    'resnet_v1_50/block2', 'global_pool']
+  assert [i.stride for i in info] == [2, 16, None]
+  default = features.feature_info('resnet_v1_50')
+  assert [i.name for i in default] == ['resnet_v1_50/block%d' % b
+                                       for b in range(1, 5)]
+
+
+def test_unknown_end_point_lists_valid_ones():
+  with pytest.raises(ValueError) as raised:
+    features.feature_info('resnet_v2_50', endpoints=['block9'])
+  message = str(raised.value)
+  assert "'block9'" in message
+  assert 'block4/unit_3/bottleneck_v2/conv3' in message
+  assert 'global_pool' in message
+  with pytest.raises(ValueError, match='Name of network unknown'):
+    features.feature_info('resnet_v9_50')
+
+
+def test_select_endpoints_globs():
+  names = ['net/conv1', 'net/block1/unit_1/b/conv1', 'net/block1/unit_1/b',
+           'net/block1', 'net/block2', 'global_pool']
+  select = features.select_endpoints
+  assert select(names, 'block*') == ['net/block1', 'net/block2']
+  assert select(names, 'net/block?') == ['net/block1', 'net/block2']
+  assert select(names, 'block1/**') == ['net/block1/unit_1/b/conv1',
+                                        'net/block1/unit_1/b']
+  assert select(names, '**/conv1') == ['net/conv1',
+                                       'net/block1/unit_1/b/conv1']
+  assert select(names, ['block[!1]', 'conv1']) == ['net/conv1', 'net/block2']
+  assert select(names, None) == ['net/block1', 'net/block2']
+  with pytest.raises(ValueError, match='valid end points'):
+    select(names, 'unit_1')
