@@ -1,0 +1,308 @@
+"""Converts weights between slim checkpoints and Keras / PyTorch / Paddle / npz.
+
+Direction: any supported format to any other, through the slim variable
+names of one registered model: source keys -> (source table, transform to
+slim layout) -> slim tensor -> (destination table, transform to the
+destination layout) -> destination keys. Tables and transforms: see
+`checkpoints_tools.mappings` and `checkpoints_tools.transforms`.
+
+Every check runs before anything is written: each source key must map to a
+table row and each row to a key (no skipping, no matching by position),
+every shape must convert to the shape the model expects. Tensors are then
+streamed one at a time into a temporary file that replaces the destination
+only once complete.
+
+Classes: the output keeps the source's class count unless `num_classes`
+asks for the other ImageNet convention: 1000 -> 1001 adds slim's background
+class 0 (zero weights, bias `transforms.BACKGROUND_BIAS`), 1001 -> 1000
+drops it.
+
+Typical use:
+
+   from checkpoints_tools import convert
+   summary = convert.convert('resnet50v2.h5', 'resnet_v2_50.ckpt',
+                             model='resnet_v2_50', num_classes=1001)
+   print(summary['messages'])
+"""
+
+import os
+import re
+import sys
+
+import numpy as np
+
+from checkpoints_tools import formats
+from checkpoints_tools import mappings
+from checkpoints_tools import transforms
+
+NAMING_OF_FORMAT = {
+    'slim': 'slim', 'npz': 'slim', 'keras': 'keras', 'safetensors': 'torch',
+    'torch': 'torch', 'paddle': 'paddle'
+}
+
+
+class ConversionError(ValueError):
+  """A conversion refused before anything was written (one line)."""
+
+
+def parse_rename(text):
+  """'FROM=TO' -> (compiled regex FROM, TO).
+
+  Raises:
+    ConversionError: without '=' or with a bad regex.
+  """
+  if '=' not in text:
+    raise ConversionError('--rename takes FROM=TO, got %r' % text)
+  pattern, replacement = text.split('=', 1)
+  try:
+    return re.compile(pattern), replacement
+  except re.error as error:
+    raise ConversionError('--rename %r: bad regex (%s)' % (text, error))
+
+
+def source_keys(reader, exclude=None, renames=()):
+  """{renamed key: original key} of `reader` after --exclude and --rename.
+
+  Raises:
+    ConversionError: when two keys are renamed to the same name.
+  """
+  keys = {}
+  pattern = re.compile(exclude) if exclude else None
+  for key in reader.keys():
+    if pattern is not None and pattern.search(key):
+      continue
+    new = key
+    for regex, replacement in renames:
+      new = regex.sub(replacement, new)
+    if new in keys:
+      raise ConversionError('--rename maps both %s and %s to %s' %
+                            (keys[new], key, new))
+    keys[new] = key
+  return keys
+
+
+def detect_model(keys, naming):
+  """The registered model whose `naming` table matches `keys` exactly.
+
+  Raises:
+    ConversionError: when no model (or several) match.
+  """
+  keys = set(keys)
+  candidates = mappings.models(naming)
+  if naming == 'slim':
+    # Slim names start with the model scope: try that model first.
+    scopes = {k.split('/')[0] for k in keys}
+    candidates = sorted(candidates, key=lambda m: m not in scopes)
+  for model in candidates:
+    try:
+      mappings.get_table(model, naming).match(keys)
+    except ValueError:
+      continue
+    return model
+  raise ConversionError(
+      'cannot tell the model from the %d tensor names (%s naming, e.g. %s); '
+      'pass --model (models with a %s mapping: %s)' %
+      (len(keys), naming, sorted(keys)[0] if keys else 'none', naming,
+       ', '.join(mappings.models(naming))))
+
+
+def _classes_of(table, rows, shapes):
+  """Class count of the source (its logits), or 0 when it has none."""
+  for row in rows:
+    if row.classes and row.slim.endswith('/biases'):
+      return shapes[row.slim][-1]
+  return 0
+
+
+def plan(reader, model=None, dst_naming='slim', exclude=None, renames=(),
+         num_classes=None):
+  """Checks a conversion of `reader` and returns what to write.
+
+  Args:
+    reader: a `formats.Reader`.
+    model: a registered model name, or None to recognise it from the keys.
+    dst_naming: the destination naming (one of mappings.NAMINGS).
+    exclude: regex of source keys to leave out, or None.
+    renames: (regex, replacement) pairs applied to the source keys in order.
+    num_classes: None (keep), 1000 or 1001.
+
+  Returns:
+    A dict with 'model', 'src_table', 'dst_table', 'steps' (a list of
+    (dst key, src key, src row, dst row, dst shape) in destination order),
+    'src_classes', 'dst_classes' and 'messages'.
+
+  Raises:
+    ConversionError: unmapped, missing or mis-shaped tensors, an unknown
+      model, an impossible class count (one line).
+  """
+  src_naming = NAMING_OF_FORMAT[reader.format]
+  keys = source_keys(reader, exclude, renames)
+  if model is None:
+    model = detect_model(keys, src_naming)
+  try:
+    src_table = mappings.get_table(model, src_naming)
+    dst_table = mappings.get_table(model, dst_naming)
+    rows = src_table.match(keys)
+  except ValueError as error:
+    raise ConversionError(str(error)) from None
+  src_transform = {}
+  slim_shapes = {}
+  for row in rows:
+    transform = transforms.get(row.transform)
+    src_transform[row.slim] = transform
+    shape = reader.shape(keys[row.source])
+    try:
+      slim_shapes[row.slim] = tuple(transform.shape_to_slim(shape))
+    except ValueError as error:
+      raise ConversionError('tensor %s (%s): %s' %
+                            (keys[row.source], row.slim, error)) from None
+  src_classes = _classes_of(src_table, rows, slim_shapes)
+  dst_classes = src_classes
+  messages = []
+  if num_classes is not None and src_classes and num_classes != src_classes:
+    if (src_classes, num_classes) not in ((1000, 1001), (1001, 1000)):
+      raise ConversionError(
+          'cannot change the class count from %d to %d (only 1000 <-> 1001, '
+          "slim's background class 0)" % (src_classes, num_classes))
+    dst_classes = num_classes
+    messages.append(
+        'classes: %d -> %d (%s)' % (src_classes, num_classes,
+                                    'added background class 0: zero weights, '
+                                    'bias %g' % transforms.BACKGROUND_BIAS
+                                    if num_classes == 1001 else
+                                    'dropped background class 0'))
+  elif num_classes is not None and not src_classes:
+    raise ConversionError('--num-classes %d: the source has no logits' %
+                          num_classes)
+  expected = dict(mappings.slim_variables(model, src_classes))
+  for row in rows:
+    if expected.get(row.slim) != slim_shapes[row.slim]:
+      raise ConversionError(
+          'tensor %s (%s): source shape %s gives slim shape %s, but %s '
+          'expects %s' % (keys[row.source], row.slim,
+                          list(reader.shape(keys[row.source])),
+                          list(slim_shapes[row.slim]), model,
+                          list(expected.get(row.slim, ()))))
+  used = {row.slim for row in rows}
+  steps = []
+  for dst_row in dst_table.rows:
+    if dst_row.slim not in used:
+      continue
+    src_row = src_table.by_slim[dst_row.slim]
+    shape = slim_shapes[dst_row.slim]
+    if dst_row.classes and dst_classes != src_classes:
+      shape = shape[:-1] + (dst_classes,)
+    try:
+      dst_shape = transforms.get(dst_row.transform).shape_to_source(shape)
+    except ValueError as error:
+      raise ConversionError('tensor %s: %s' % (dst_row.slim, error)) from None
+    steps.append((dst_row.source, keys[src_row.source], src_row, dst_row,
+                  tuple(dst_shape)))
+  if dst_table.variant:
+    messages.append('variant: %s reproduces %s (%s)' % (
+        dst_table.variant, dst_table.source_model, dst_table.notes[0]))
+  if src_table.variant:
+    messages.append('variant: build checkpoints_tools.variants.%s to '
+                    'reproduce %s exactly (%s)' %
+                    (src_table.variant, src_table.source_model,
+                     src_table.notes[0]))
+  for table in (src_table, dst_table):
+    if table.bn_epsilon is not None:
+      messages.append('batch-norm epsilon of %s: %g' %
+                      (table.source_model, table.bn_epsilon))
+  skipped = getattr(reader, 'skipped', ())
+  if skipped:
+    messages.append('not model tensors, left out: %s' % ', '.join(skipped))
+  return {
+      'model': model,
+      'src_table': src_table,
+      'dst_table': dst_table,
+      'steps': steps,
+      'src_classes': src_classes,
+      'dst_classes': dst_classes,
+      'messages': messages,
+  }
+
+
+def _to_slim(array, src_row, dst_row, src_classes, dst_classes):
+  array = transforms.get(src_row.transform).to_slim(array)
+  if dst_row.classes and dst_classes != src_classes:
+    if dst_classes == 1001:
+      array = transforms.add_background(array,
+                                        is_bias=array.ndim == 1)
+    else:
+      array = transforms.drop_background(array)
+  return array
+
+
+def _exists(path, fmt):
+  return os.path.exists(path + '.index' if fmt == 'slim' else path)
+
+
+def convert(src, dst, src_format=None, dst_format=None, model=None,
+            exclude=None, renames=(), num_classes=None, force=False,
+            progress=False):
+  """Converts the weights file `src` into `dst`.
+
+  Args:
+    src: the source file (or slim checkpoint prefix / directory).
+    dst: the destination file (a prefix for slim).
+    src_format: a `formats.FORMATS` name, or None to detect it.
+    dst_format: a `formats.FORMATS` name, or None for dst's extension.
+    model: a registered model name, or None to recognise it.
+    exclude: regex of source keys to leave out.
+    renames: (regex, replacement) pairs (see `parse_rename`).
+    num_classes: None (keep the source's), 1000 or 1001.
+    force: replace an existing destination.
+    progress: show a tqdm progress bar on stderr.
+
+  Returns:
+    A dict: 'model', 'format' (source), 'dst_format', 'tensors',
+    'parameters', 'src_classes', 'dst_classes', 'messages'.
+
+  Raises:
+    ConversionError / formats.FormatError: bad input (nothing written).
+    FileExistsError: `dst` exists and not `force`.
+  """
+  dst_format = dst_format or formats.format_from_extension(dst)
+  if dst_format not in formats.FORMATS:
+    raise ConversionError('unknown format %r; known: %s' %
+                          (dst_format, ', '.join(formats.FORMATS)))
+  # Refuse before reading a large source.
+  formats.check_destination(dst, force, _exists(dst, dst_format))
+  with formats.open_reader(src, src_format) as reader:
+    steps = plan(reader, model, NAMING_OF_FORMAT[dst_format], exclude,
+                 renames, num_classes)
+    parameters = 0
+    bar = None
+    if progress:
+      from tqdm import tqdm  # pylint: disable=g-import-not-at-top
+      bar = tqdm(total=len(steps['steps']), unit='tensor', file=sys.stderr,
+                 desc='%s -> %s' % (reader.format, dst_format))
+    try:
+      with formats.open_writer(dst, dst_format, force=force) as writer:
+        for dst_key, src_key, src_row, dst_row, dst_shape in steps['steps']:
+          array = _to_slim(reader.get(src_key), src_row, dst_row,
+                           steps['src_classes'], steps['dst_classes'])
+          array = transforms.get(dst_row.transform).to_source(array)
+          if tuple(array.shape) != dst_shape:
+            raise ConversionError('tensor %s: data shape %s, header shape %s'
+                                  % (src_key, list(array.shape),
+                                     list(dst_shape)))
+          writer.add(dst_key, array)
+          parameters += int(np.prod(array.shape))
+          if bar is not None:
+            bar.update()
+    finally:
+      if bar is not None:
+        bar.close()
+  return {
+      'model': steps['model'],
+      'format': reader.format,
+      'dst_format': dst_format,
+      'tensors': len(steps['steps']),
+      'parameters': parameters,
+      'src_classes': steps['src_classes'],
+      'dst_classes': steps['dst_classes'],
+      'messages': steps['messages'],
+  }

@@ -1,0 +1,164 @@
+"""TF (slim) checkpoints: `<prefix>.index` + `<prefix>.data-*-of-*`.
+
+Read through `tf.train.load_checkpoint` (one tensor at a time). Written
+without building any model graph: tensors are buffered up to
+`chunk_bytes`, each chunk saved as one shard with `tf.raw_ops.SaveV2`, and
+the shards merged into one checkpoint with `tf.raw_ops.MergeV2Checkpoints`.
+The result restores with `tf.compat.v1.train.Saver` and reads with
+`tf.train.load_checkpoint` like any slim checkpoint.
+
+Bookkeeping entries that are not model tensors (`global_step`,
+`_CHECKPOINTABLE_OBJECT_GRAPH`) are listed in `Reader.skipped` and left out
+of `keys()`.
+"""
+
+import glob
+import os
+import shutil
+import tempfile
+
+import numpy as np
+
+from checkpoints_tools import formats
+
+BOOKKEEPING = ('global_step', '_CHECKPOINTABLE_OBJECT_GRAPH')
+
+
+def _tf():
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  return tf
+
+
+def _one_line(error):
+  return ' '.join(str(getattr(error, 'message', error)).split())
+
+
+def _prefix(path):
+  """The checkpoint prefix of `path` (a prefix, or a directory)."""
+  if os.path.isdir(path):
+    tf = _tf()
+    prefix = tf.train.latest_checkpoint(path)
+    if prefix is None:
+      raise formats.FormatError('%s: a directory without a checkpoint' % path)
+    return prefix
+  return path
+
+
+class Reader(formats.Reader):
+  """Reads a slim checkpoint one tensor at a time."""
+
+  format = 'slim'
+
+  def __init__(self, path):
+    super().__init__(path)
+    tf = _tf()
+    self.prefix = _prefix(path)
+    try:
+      self._reader = tf.train.load_checkpoint(self.prefix)
+      shapes = self._reader.get_variable_to_shape_map()
+      dtypes = self._reader.get_variable_to_dtype_map()
+    except Exception as error:  # pylint: disable=broad-except
+      raise formats.FormatError('%s: not a readable TF checkpoint (%s)' %
+                                (path, _one_line(error))) from None
+    self.skipped = sorted(k for k in shapes if k in BOOKKEEPING)
+    self._shapes = {k: tuple(v) for k, v in shapes.items()
+                    if k not in BOOKKEEPING}
+    self._dtypes = {k: np.dtype(dtypes[k].as_numpy_dtype)
+                    for k in self._shapes}
+
+  def keys(self):
+    return sorted(self._shapes)
+
+  def shape(self, key):
+    if key not in self._shapes:
+      raise self._missing(key)
+    return self._shapes[key]
+
+  def dtype(self, key):
+    if key not in self._dtypes:
+      raise self._missing(key)
+    return self._dtypes[key]
+
+  def get(self, key):
+    if key not in self._shapes:
+      raise self._missing(key)
+    try:
+      value = self._reader.get_tensor(key)
+    except Exception as error:  # pylint: disable=broad-except
+      raise formats.FormatError('%s: cannot read tensor %s (%s)' %
+                                (self.path, key, _one_line(error))) from None
+    return np.asarray(value)
+
+
+class Writer(formats.Writer):
+  """Writes a slim checkpoint in shards of about `chunk_bytes`."""
+
+  format = 'slim'
+
+  def __init__(self, path, force=False, chunk_bytes=64 << 20):
+    super().__init__(path, force)
+    self._chunk_bytes = chunk_bytes
+    self._tmp_dir = tempfile.mkdtemp(prefix='.slim_ckpt_', dir=os.path.dirname(
+        os.path.abspath(path)))
+    self._shards = []
+    self._pending = []
+    self._pending_bytes = 0
+
+  def _existing(self, path):
+    return os.path.exists(path + '.index')
+
+  def _add(self, key, array):
+    array = np.asarray(array)
+    self._pending.append((key, array))
+    self._pending_bytes += array.nbytes
+    if self._pending_bytes >= self._chunk_bytes:
+      self._flush()
+
+  def _flush(self):
+    if not self._pending:
+      return
+    tf = _tf()
+    shard = os.path.join(self._tmp_dir, 'shard%d' % len(self._shards))
+    names, values = zip(*self._pending)
+    with tf.device('/cpu:0'):
+      tf.raw_ops.SaveV2(prefix=shard, tensor_names=list(names),
+                        shape_and_slices=[''] * len(names),
+                        tensors=[tf.constant(v) for v in values])
+    self._shards.append(shard)
+    self._pending = []
+    self._pending_bytes = 0
+
+  def _finish(self):
+    self._flush()
+    if not self._shards:
+      raise ValueError('%s: no tensor to write' % self.path)
+    tf = _tf()
+    with tf.device('/cpu:0'):
+      tf.raw_ops.MergeV2Checkpoints(checkpoint_prefixes=self._shards,
+                                    destination_prefix=self.tmp_path,
+                                    delete_old_dirs=False)
+
+  def _tmp_files(self):
+    return sorted(glob.glob(glob.escape(self.tmp_path) + '.*'))
+
+  def _commit(self):
+    old_data = set(glob.glob(glob.escape(self.path) + '.data-*'))
+    index = None
+    for tmp in self._tmp_files():
+      final = self.path + tmp[len(self.tmp_path):]
+      if final.endswith('.index'):
+        index = (tmp, final)
+        continue
+      os.replace(tmp, final)
+      old_data.discard(final)
+    # The index last: it is what makes the prefix a checkpoint.
+    os.replace(*index)
+    for stale in old_data:
+      os.remove(stale)
+    shutil.rmtree(self._tmp_dir, ignore_errors=True)
+
+  def _abort(self):
+    for tmp in self._tmp_files():
+      os.remove(tmp)
+    shutil.rmtree(self._tmp_dir, ignore_errors=True)

@@ -1,0 +1,189 @@
+"""Mapping tables between slim variable names and other frameworks' keys.
+
+A `Table` is data: one `Row(slim, source, transform, classes)` per tensor,
+derived by the family modules (`mappings/<family>.py`) from the same block
+specification that builds the network, so every depth variant comes for
+free. `transform` names a member of the closed set in
+`checkpoints_tools.transforms`; `classes` marks the logits rows, whose last
+slim axis is the class axis (see the converter's class-count handling). The
+same table converts in both directions; a key that is not in the table, or a
+table row without a key, is an error. The rows of the optional head (the
+logits) may be absent together, for feature-extractor checkpoints.
+
+Namings:
+  slim    slim variable names (slim checkpoints, .npz).
+  torch   PyTorch state-dict names (.safetensors, .pt): torchvision's for the
+          torchvision-layout models, else the mechanical "slim-torch" naming
+          (see `slim_torch_key`).
+  keras   Keras layer/weight names (.h5).
+  paddle  paddle.vision names (.pdparams).
+
+Typical use:
+
+   from checkpoints_tools import mappings
+   table = mappings.get_table('resnet_v2_50', 'keras')
+   for row in table.rows:
+     print(row.slim, '<-', row.source, row.transform)
+"""
+
+import collections
+import functools
+import importlib
+
+NAMINGS = ('slim', 'torch', 'keras', 'paddle')
+_FAMILY_MODULES = ('checkpoints_tools.mappings.resnet',)
+
+Row = collections.namedtuple('Row', ['slim', 'source', 'transform', 'classes'])
+
+
+class Table(object):
+  """The mapping of one model to one naming.
+
+  Attributes:
+    model: the registered model name, e.g. 'resnet_v2_50'.
+    naming: one of NAMINGS.
+    rows: list of `Row`s, in the source framework's order (Keras loads .h5
+      weights by layer order).
+    head: the slim names of the optional head rows (logits).
+    variant: None, or the name of the network variant (a builder in
+      `checkpoints_tools.variants`) that reproduces the source framework's
+      model exactly when the registered model does not.
+    source_model: the source framework's model, e.g.
+      'tf_keras.applications.ResNet50V2'.
+    bn_epsilon: the source's batch-norm epsilon, or None.
+    notes: what else to know, one string per fact.
+  """
+
+  def __init__(self, model, naming, rows, head=(), variant=None,
+               source_model=None, bn_epsilon=None, notes=()):
+    self.model = model
+    self.naming = naming
+    self.rows = list(rows)
+    self.head = frozenset(head)
+    self.variant = variant
+    self.source_model = source_model
+    self.bn_epsilon = bn_epsilon
+    self.notes = tuple(notes)
+    self.by_slim = {}
+    self.by_source = {}
+    for row in self.rows:
+      if row.slim in self.by_slim or row.source in self.by_source:
+        raise ValueError('table %s/%s maps %s or %s twice' %
+                         (model, naming, row.slim, row.source))
+      self.by_slim[row.slim] = row
+      self.by_source[row.source] = row
+
+  def head_sources(self):
+    return {self.by_slim[name].source for name in self.head}
+
+  def match(self, keys):
+    """Checks `keys` (source names) against the table.
+
+    Returns:
+      The rows to use: all of them, or all but the head when no head key is
+      present.
+
+    Raises:
+      ValueError: one line naming the unexpected and the missing keys.
+    """
+    keys = set(keys)
+    unexpected = sorted(keys - set(self.by_source))
+    rows = self.rows
+    if not keys & self.head_sources():
+      rows = [r for r in rows if r.slim not in self.head]
+    missing = [r.source for r in rows if r.source not in keys]
+    if unexpected or missing:
+      parts = []
+      if unexpected:
+        parts.append('%d unexpected tensor(s) for %s (%s naming): %s' % (
+            len(unexpected), self.model, self.naming, _few(unexpected)))
+      if missing:
+        parts.append('%d missing: %s' % (len(missing), _few(missing)))
+      raise ValueError('; '.join(parts))
+    return rows
+
+
+def _few(names, count=4):
+  shown = ', '.join(names[:count])
+  return shown + (', ... (%d more)' % (len(names) - count)
+                  if len(names) > count else '')
+
+
+@functools.lru_cache(maxsize=None)
+def _builders():
+  """{(model, naming): table builder} of every family module."""
+  builders = {}
+  for name in _FAMILY_MODULES:
+    builders.update(importlib.import_module(name).TABLES)
+  return builders
+
+
+def models(naming=None):
+  """Names of the models that have a table (in `naming`, default any)."""
+  return sorted({m for m, n in _builders() if naming in (None, n)})
+
+
+def has_table(model, naming):
+  return (model, naming) in _builders()
+
+
+@functools.lru_cache(maxsize=None)
+def get_table(model, naming):
+  """The `Table` of `model` in `naming`.
+
+  Raises:
+    ValueError: when there is none, listing the models that have one.
+  """
+  if naming not in NAMINGS:
+    raise ValueError('unknown naming %r; known: %s' %
+                     (naming, ', '.join(NAMINGS)))
+  builder = _builders().get((model, naming))
+  if builder is None:
+    raise ValueError('no %s mapping for model %r; models with one: %s' %
+                     (naming, model, ', '.join(models(naming)) or 'none'))
+  return builder()
+
+
+@functools.lru_cache(maxsize=None)
+def slim_variables(model, num_classes=1000):
+  """[(slim name, shape)] of `model` with `num_classes` logits (0: none).
+
+  From the family's cheap block specification when it has one, else by
+  building the registered model's graph once.
+  """
+  for name in _FAMILY_MODULES:
+    specs = importlib.import_module(name).SPECS
+    if model in specs:
+      return tuple(specs[model](num_classes))
+  return tuple(_graph_variables(model, num_classes))
+
+
+def _graph_variables(model, num_classes):
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from nets import registry  # pylint: disable=g-import-not-at-top
+  import tf_slim as slim  # pylint: disable=g-import-not-at-top
+  info = registry.get_model(model)
+  graph = tf.Graph()
+  with graph.as_default():
+    size = info.default_image_size
+    images = tf.compat.v1.placeholder(tf.float32, [1, size, size, 3])
+    with slim.arg_scope(info.arg_scope_fn()):
+      info.fn(images, num_classes=num_classes or None, is_training=False)
+    return [(v.op.name, tuple(v.shape.as_list()))
+            for v in graph.get_collection('variables')]
+
+
+def slim_torch_key(slim_name):
+  """The mechanical torch-style name of a slim variable.
+
+  Drops the model scope, joins scopes with '.', and renames
+  weights/biases/BatchNorm/gamma/beta/moving_mean/moving_variance to
+  weight/bias/bn/weight/bias/running_mean/running_var:
+  'resnet_v2_50/block1/unit_1/bottleneck_v2/conv1/BatchNorm/gamma' ->
+  'block1.unit_1.bottleneck_v2.conv1.bn.weight'.
+  """
+  parts = slim_name.split('/')[1:]
+  renames = {'weights': 'weight', 'biases': 'bias', 'BatchNorm': 'bn',
+             'gamma': 'weight', 'beta': 'bias',
+             'moving_mean': 'running_mean', 'moving_variance': 'running_var'}
+  return '.'.join(renames.get(p, p) for p in parts)

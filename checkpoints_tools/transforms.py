@@ -1,0 +1,170 @@
+"""The closed set of tensor transforms used by the mapping tables.
+
+Every transform is a pair of exact (bit-preserving) array functions between
+the slim layout and a source framework's layout, plus the matching shape
+functions, so one table row serves both directions and shapes are checked
+before any data is read.
+
+  identity        same array.
+  hwio_oihw       slim conv kernel [kh, kw, in, out] <-> torch/paddle
+                  [out, in, kh, kw].
+  conv1x1_dense   slim 1x1 conv [1, 1, in, out] <-> Keras Dense [in, out].
+  conv1x1_linear  slim 1x1 conv [1, 1, in, out] <-> torch Linear [out, in].
+  depthwise_grouped(groups)
+                  slim grouped conv filter F [kh, kw, in/groups, out] <->
+                  keras-applications ResNeXt depthwise kernel K
+                  [kh, kw, in, out/groups... see below].
+
+Class-count handling (slim's background class 0) is not a transform of a row
+but a separate, explicit step of the converter: see `add_background` and
+`drop_background`.
+
+Typical use:
+
+   from checkpoints_tools import transforms
+   t = transforms.get('hwio_oihw')
+   oihw = t.to_source(hwio)
+   assert (t.to_slim(oihw) == hwio).all()
+"""
+
+import collections
+
+import numpy as np
+
+Transform = collections.namedtuple(
+    'Transform',
+    ['name', 'to_source', 'to_slim', 'shape_to_source', 'shape_to_slim'])
+
+
+def _identity_shape(shape):
+  return tuple(shape)
+
+
+def _perm_shape(shape, perm):
+  if len(shape) != len(perm):
+    raise ValueError('expected a rank-%d tensor, got shape %s' %
+                     (len(perm), list(shape)))
+  return tuple(shape[i] for i in perm)
+
+
+def _conv1x1_shape_to_2d(shape, transpose):
+  if len(shape) != 4 or tuple(shape[:2]) != (1, 1):
+    raise ValueError('expected a 1x1 conv kernel [1, 1, in, out], got shape '
+                     '%s' % list(shape))
+  return (shape[3], shape[2]) if transpose else (shape[2], shape[3])
+
+
+def _2d_shape_to_conv1x1(shape, transpose):
+  if len(shape) != 2:
+    raise ValueError('expected a rank-2 kernel, got shape %s' % list(shape))
+  return (1, 1, shape[1], shape[0]) if transpose else (1, 1) + tuple(shape)
+
+
+def _contiguous(array):
+  return np.ascontiguousarray(array)
+
+
+IDENTITY = Transform('identity', lambda a: a, lambda a: a, _identity_shape,
+                     _identity_shape)
+HWIO_OIHW = Transform(
+    'hwio_oihw',
+    lambda a: _contiguous(np.transpose(a, (3, 2, 0, 1))),
+    lambda a: _contiguous(np.transpose(a, (2, 3, 1, 0))),
+    lambda s: _perm_shape(s, (3, 2, 0, 1)),
+    lambda s: _perm_shape(s, (2, 3, 1, 0)))
+CONV1X1_DENSE = Transform(
+    'conv1x1_dense',
+    lambda a: _contiguous(a.reshape(a.shape[2:])),
+    lambda a: _contiguous(a.reshape((1, 1) + a.shape)),
+    lambda s: _conv1x1_shape_to_2d(s, False),
+    lambda s: _2d_shape_to_conv1x1(s, False))
+CONV1X1_LINEAR = Transform(
+    'conv1x1_linear',
+    lambda a: _contiguous(a.reshape(a.shape[2:]).T),
+    lambda a: _contiguous(a.T.reshape((1, 1) + a.T.shape)),
+    lambda s: _conv1x1_shape_to_2d(s, True),
+    lambda s: _2d_shape_to_conv1x1(s, True))
+
+
+def depthwise_grouped(groups):
+  """keras-applications ResNeXt depthwise kernel <-> slim grouped filter.
+
+  keras-applications 1.0.8 builds the grouped 3x3 conv of ResNeXt as a
+  DepthwiseConv2D with depth_multiplier c = C/groups and kernel
+  K [kh, kw, C, c] (output channel k*c + b of input channel k), followed by a
+  sum inside each group. The equivalent native grouped filter
+  F [kh, kw, c, C] is F[kh, kw, a, g*c + b] = K[kh, kw, g*c + a, b].
+
+  Args:
+    groups: the number of groups (cardinality).
+
+  Returns:
+    A `Transform` (slim F <-> source K).
+  """
+
+  def to_slim(k):
+    kh, kw, channels, c = k.shape
+    if channels != groups * c:
+      raise ValueError('depthwise kernel %s does not split into %d groups' %
+                       (list(k.shape), groups))
+    # K[kh, kw, g, a, b] -> F[kh, kw, a, g, b]
+    f = k.reshape(kh, kw, groups, c, c).transpose(0, 1, 3, 2, 4)
+    return _contiguous(f.reshape(kh, kw, c, groups * c))
+
+  def to_source(f):
+    kh, kw, c, channels = f.shape
+    k = f.reshape(kh, kw, c, groups, c).transpose(0, 1, 3, 2, 4)
+    return _contiguous(k.reshape(kh, kw, groups * c, c))
+
+  def shape_to_slim(s):
+    if len(s) != 4 or s[2] != groups * s[3]:
+      raise ValueError('expected a depthwise kernel [kh, kw, %d*c, c], got '
+                       'shape %s' % (groups, list(s)))
+    return (s[0], s[1], s[3], s[2])
+
+  def shape_to_source(s):
+    if len(s) != 4 or s[3] != groups * s[2]:
+      raise ValueError('expected a grouped filter [kh, kw, c, %d*c], got '
+                       'shape %s' % (groups, list(s)))
+    return (s[0], s[1], s[3], s[2])
+
+  return Transform('depthwise_grouped_%d' % groups, to_source, to_slim,
+                   shape_to_source, shape_to_slim)
+
+
+_BY_NAME = {t.name: t for t in (IDENTITY, HWIO_OIHW, CONV1X1_DENSE,
+                                CONV1X1_LINEAR)}
+
+
+def get(name):
+  """The transform called `name` (see the module docstring).
+
+  Raises:
+    ValueError: for an unknown name.
+  """
+  if name in _BY_NAME:
+    return _BY_NAME[name]
+  if name.startswith('depthwise_grouped_'):
+    return depthwise_grouped(int(name.rsplit('_', 1)[1]))
+  raise ValueError('unknown transform %r; known: %s' %
+                   (name, ', '.join(sorted(_BY_NAME))))
+
+
+# Slim ImageNet checkpoints have 1001 classes, class 0 being "background";
+# Keras, torchvision and Paddle have the 1000 others in the same order.
+# The added background class gets zero weights and this bias, so its softmax
+# probability underflows to 0 in float32 and the 1000 others keep exactly
+# the source's probabilities.
+BACKGROUND_BIAS = -1e4
+
+
+def add_background(array, is_bias):
+  """1000 -> 1001 classes: inserts class 0 on the last (class) axis."""
+  pad = np.full(array.shape[:-1] + (1,), BACKGROUND_BIAS if is_bias else 0,
+                dtype=array.dtype)
+  return np.concatenate([pad, array], axis=-1)
+
+
+def drop_background(array):
+  """1001 -> 1000 classes: removes class 0 of the last (class) axis."""
+  return _contiguous(array[..., 1:])

@@ -1,0 +1,68 @@
+"""Random-weight checkpoints of our nets for the conversion tests."""
+
+import numpy as np
+import tensorflow as tf
+import tf_slim as slim
+
+from nets import registry
+
+
+def random_values(model, num_classes, seed=0):
+  """{slim name: random float32 array} for every variable of `model`."""
+  from checkpoints_tools import mappings  # pylint: disable=g-import-not-at-top
+  rng = np.random.RandomState(seed)
+  values = {}
+  for name, shape in mappings.slim_variables(model, num_classes):
+    kind = name.rsplit('/', 1)[-1]
+    if kind in ('gamma', 'moving_variance'):
+      values[name] = rng.uniform(0.5, 1.5, shape).astype(np.float32)
+    elif kind == 'weights':
+      fan_in = int(np.prod(shape[:-1]))
+      values[name] = (rng.normal(0, 1, shape) *
+                      np.sqrt(2.0 / fan_in)).astype(np.float32)
+    else:
+      values[name] = rng.normal(0.0, 0.2, shape).astype(np.float32)
+  return values
+
+
+def save_graph_checkpoint(model, num_classes, prefix, seed=0, model_fn=None):
+  """Builds `model` (our nets), sets random values, saves with a Saver.
+
+  Returns:
+    The values saved, {slim name: array}.
+  """
+  info = registry.get_model(model)
+  values = random_values(model, num_classes, seed)
+  graph = tf.Graph()
+  with graph.as_default():
+    images = tf.compat.v1.placeholder(tf.float32, [1, 64, 64, 3])
+    with slim.arg_scope(info.arg_scope_fn()):
+      (model_fn or info.fn)(images, num_classes=num_classes,
+                            is_training=False)
+    variables = graph.get_collection('variables')
+    assert {v.op.name for v in variables} == set(values)
+    saver = tf.compat.v1.train.Saver()
+    with tf.compat.v1.Session() as sess:
+      for v in variables:
+        v.load(values[v.op.name], sess)
+      saver.save(sess, prefix, write_meta_graph=False)
+  return values
+
+
+def run_slim(model_fn, prefix, images, arg_scope, num_classes):
+  """Logits of `model_fn` restored from `prefix` on `images` (NHWC)."""
+  graph = tf.Graph()
+  with graph.as_default():
+    inputs = tf.compat.v1.placeholder(tf.float32, images.shape)
+    with slim.arg_scope(arg_scope):
+      logits, _ = model_fn(inputs, num_classes=num_classes, is_training=False)
+    saver = tf.compat.v1.train.Saver()
+    with tf.compat.v1.Session() as sess:
+      saver.restore(sess, prefix)
+      return sess.run(logits, {inputs: images})
+
+
+def read_all(path):
+  from checkpoints_tools import formats  # pylint: disable=g-import-not-at-top
+  with formats.open_reader(path) as reader:
+    return {k: reader.get(k) for k in reader.keys()}
