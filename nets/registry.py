@@ -64,6 +64,7 @@ def _load_families():
   import nets.resnet_v1  # pylint: disable=import-outside-toplevel,unused-import
   import nets.resnet_v2  # pylint: disable=import-outside-toplevel,unused-import
   import nets.resnext  # pylint: disable=import-outside-toplevel,unused-import
+  import nets.xception  # pylint: disable=import-outside-toplevel,unused-import
 
 
 def list_models(pattern='*'):
