@@ -178,12 +178,14 @@ def _keras_v2_table(model, depth):
     layer = 'conv%d_block%d' % (int(block[5:]) + 1, int(unit[5:]))
     s = model + '/' + scope
     bn(layer + '_preact_bn', s + '/preact')
-    if shortcut:
-      conv(layer + '_0_conv', s + '/shortcut', True)
     conv(layer + '_1_conv', s + '/conv1', False)
     bn(layer + '_1_bn', s + '/conv1/BatchNorm')
     conv(layer + '_2_conv', s + '/conv2', False)
     bn(layer + '_2_bn', s + '/conv2/BatchNorm')
+    # Keras' model.layers is ordered by graph depth: the shortcut conv joins
+    # the residual branch at the Add, so it comes just before 3_conv.
+    if shortcut:
+      conv(layer + '_0_conv', s + '/shortcut', True)
     conv(layer + '_3_conv', s + '/conv3', True)
   bn('post_bn', model + '/postnorm')
   rows.append(Row(model + '/logits/weights', 'predictions/kernel',

@@ -43,8 +43,10 @@ def save_graph_checkpoint(model, num_classes, prefix, seed=0, model_fn=None):
     assert {v.op.name for v in variables} == set(values)
     saver = tf.compat.v1.train.Saver()
     with tf.compat.v1.Session() as sess:
-      for v in variables:
-        v.load(values[v.op.name], sess)
+      # One run feeding every initializer: no op added per variable.
+      sess.run([v.initializer for v in variables],
+               {v.initializer.inputs[1]: values[v.op.name]
+                for v in variables})
       saver.save(sess, prefix, write_meta_graph=False)
   return values
 
