@@ -13,17 +13,18 @@ Two networks live here.
 
 The aligned Xception of [2], as modified in [3] (`xception_41`,
 `xception_65`, `xception_71`, generator `xception`), is drop-in for
-DeepLab's `research/deeplab/core/xception.py`: same variable names, end
-points and numbers, so DeepLab's `xception_65` ImageNet checkpoints (1001
-classes, "inception" preprocessing) restore as they are. Its max-pools are
+DeepLab's `research/deeplab/core/xception.py`: the same arguments, variable
+names, end points and computation, hence the variable names of DeepLab's
+checkpoints (ImageNet ones have 1001 classes and "inception"
+preprocessing). Its max-pools are
 strided separable convolutions, padded explicitly so that every strided layer
 equals its stride-1 version subsampled ("aligned" features), which makes any
 `output_stride` exact.
 
 Chollet's original Xception [1] in the layout of Keras' `Xception`
 application (`xception_keras`, generator `xception_keras_generator`) is
-written the same slim way. Its only published ImageNet weights are Keras'
-(1000 classes, "tf" preprocessing: pixels scaled to [-1, 1]); the table in
+written the same slim way. Its ImageNet weights are Keras' (1000 classes,
+"tf" preprocessing: pixels scaled to [-1, 1]); the table in
 `xception_keras_generator` maps each Keras layer to a slim scope.
 
 Networks are lists of `Block`s (`resnet_utils.Block`, whose unit arguments
@@ -156,7 +157,13 @@ def separable_conv2d_same(inputs,
 
   Returns:
     The convolution output.
+
+  Raises:
+    ValueError: no `scope` for the split convolutions.
   """
+  if scope is None and not regularize_depthwise:
+    raise ValueError('separable_conv2d_same: a scope is required to name the '
+                     'split <scope>_depthwise and <scope>_pointwise convs')
   if stride == 1 or not use_explicit_padding:
     padding = 'SAME'
   else:

@@ -8,6 +8,7 @@ original Xception is checked numerically against
 `tf_keras.applications.Xception` with copied weights.
 """
 
+import collections
 import functools
 import re
 
@@ -287,6 +288,19 @@ def test_aligned_variable_names_and_regularizers():
   assert losses == len(weights)
 
 
+def test_bounded_activation_arg_scope():
+  built = build_in_graph(
+      _tiny_aligned, [1, 33, 33, 3],
+      arg_scope=xception.xception_arg_scope(use_bounded_activation=True),
+      global_pool=False)
+  op_types = collections.Counter(op.type for op in
+                                 built.graph.get_operations())
+  assert op_types['Relu6'] > 0 and op_types['Relu'] == 0
+  # DeepLab drops the explicit padding with bounded activations: only the
+  # root's conv2d_same pads.
+  assert op_types['Pad'] == 1
+
+
 def test_aligned_arg_scope_initializer():
   built = build_in_graph(
       _tiny_aligned, [1, 33, 33, 3],
@@ -339,6 +353,8 @@ def test_bad_arguments_raise():
     with pytest.raises(ValueError, match='unit_rate_list'):
       xception.xception_module(inputs, [2, 2, 2], 'none', 1,
                                unit_rate_list=[1, 2])
+    with pytest.raises(ValueError, match='scope is required'):
+      xception.separable_conv2d_same(inputs, 2, 3, 1, 2)
     with pytest.raises(ValueError, match='sync_batch_norm_method'):
       xception.xception_arg_scope(sync_batch_norm_method='tpu')
     with pytest.raises(ValueError, match="stride 2 needs skip_connection_type"):
