@@ -319,6 +319,14 @@ def _one_line(message):
   return ' '.join(str(message).split()) or 'unknown error'
 
 
+def _op_error_reason(error):
+  # Graph errors carry the Python stack of the failing op before the
+  # reason and the node name after it; the reason is the last plain line.
+  lines = [l.strip() for l in str(error.message).splitlines()]
+  lines = [l for l in lines if l and not l.startswith('[[')]
+  return lines[-1] if lines else type(error).__name__
+
+
 def build_pipeline(paths, model, endpoints=None, batch_size=32,
                    image_size=None, output_stride=None, pool=False):
   """Builds the reading, preprocessing and network graph (current graph).
@@ -478,7 +486,7 @@ def extract(model, paths, output, endpoints=None, checkpoint=None,
             sess.run(pipe['check'], {pipe['check_path']: files[i]})
             reason = 'failed in the input pipeline'
           except tf.errors.OpError as error:
-            reason = _one_line(error.message)
+            reason = _op_error_reason(error)
           if strict:
             raise ImageError('cannot read image %s: %s' % (files[i], reason))
           print('skipped %s: %s' % (files[i], reason), file=log)

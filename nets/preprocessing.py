@@ -120,6 +120,15 @@ def _central_crop(image, height, width):
   return tf.slice(image, [top, left, 0], [height, width, 3])
 
 
+def _legacy_bilinear(image, size):
+  # TF1's resize_bilinear(align_corners=False), which slim used: source
+  # pixel = destination * in / out, no half-pixel offset. The raw op avoids
+  # the deprecated wrapper's warning.
+  return tf.raw_ops.ResizeBilinear(images=image[tf.newaxis], size=size,
+                                   align_corners=False,
+                                   half_pixel_centers=False)[0]
+
+
 def _aspect_preserving_resize(image, smallest_side):
   # slim's vgg _aspect_preserving_resize: legacy bilinear, rounded sizes.
   shape = tf.shape(image)
@@ -128,9 +137,7 @@ def _aspect_preserving_resize(image, smallest_side):
   scale = float(smallest_side) / tf.minimum(height, width)
   new_size = tf.cast(tf.math.rint(tf.stack([height, width]) * scale),
                      tf.int32)
-  resized = tf.compat.v1.image.resize_bilinear(image[tf.newaxis], new_size,
-                                               align_corners=False)
-  return resized[0]
+  return _legacy_bilinear(image, new_size)
 
 
 def _vgg(image, image_size, resize_side):
@@ -143,8 +150,7 @@ def _vgg(image, image_size, resize_side):
 def _inception(image, image_size, central_fraction):
   # slim's preprocess_for_eval: tf.image.central_crop then legacy bilinear.
   image = tf.image.central_crop(image, central_fraction)
-  image = tf.compat.v1.image.resize_bilinear(
-      image[tf.newaxis], [image_size, image_size], align_corners=False)[0]
+  image = _legacy_bilinear(image, [image_size, image_size])
   image.set_shape([image_size, image_size, 3])
   return normalize(image, 'inception')
 

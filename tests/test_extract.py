@@ -167,7 +167,11 @@ def test_corrupt_and_unreadable_are_reported_and_skipped(images, tmp_path,
   assert summary['images'] == 2
   assert [p for p, _ in summary['skipped']] == [
       bad['truncated'], bad['text'], bad['empty'], bad['dangling']]
-  assert all(reason for _, reason in summary['skipped'])
+  reasons = dict(summary['skipped'])
+  assert all(reasons.values())
+  assert not [r for r in reasons.values() if 'Detected at node' in r]
+  assert 'Unknown image file format' in reasons[bad['text']]
+  assert 'No such file' in reasons[bad['dangling']]
   err = capsys.readouterr().err
   for path in bad.values():
     assert 'skipped %s: ' % path in err
