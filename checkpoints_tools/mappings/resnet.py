@@ -198,9 +198,7 @@ def _keras_v2_table(model, depth):
       source_model='tf_keras.applications.ResNet%dV2' % depth,
       bn_epsilon=1.001e-5,
       notes=('Keras zero-pads pool1 by 1 on each side before a VALID 3x3/2 '
-             "max-pool; slim's resnet_v2 pads SAME (0 before, 1 after): use "
-             'checkpoints_tools.variants.%s to reproduce Keras exactly' %
-             ('keras_' + model),
+             "max-pool; slim's resnet_v2 pads SAME (0 before, 1 after)",
              'Keras batch-norm epsilon is 1.001e-5 (slim: 1e-5)',
              'Keras has 1000 classes, slim resnet_v2 checkpoints 1001: pass '
              '--num-classes 1001 to add the background class 0'))

@@ -1,0 +1,145 @@
+"""Checks a converted slim checkpoint against its source model numerically.
+
+The source model is built in its own framework (tf_keras for Keras .h5,
+torch + torchvision for torchvision-named .safetensors / .pt) with the
+source weights; ours is the registered model, or the variant that
+reproduces the source architecture (`Table.variant`), restored from the
+converted checkpoint. Both get the same uniform [-1, 1] random images.
+
+The source frameworks are imported here only, lazily: conversion itself
+never needs them.
+
+Typical use:
+
+   from checkpoints_tools import verify
+   result = verify.verify('resnet50v2.h5', 'resnet_v2_50.ckpt',
+                          'resnet_v2_50', image_size=224)
+   assert result['max_rel'] < 1e-4
+"""
+
+import numpy as np
+
+from checkpoints_tools import convert
+from checkpoints_tools import formats
+from checkpoints_tools import mappings
+from checkpoints_tools import variants
+
+_TORCHVISION_NAMES = {
+    'tv_resnet50': 'resnet50', 'tv_resnet101': 'resnet101',
+    'tv_resnet152': 'resnet152', 'resnext50_32x4d': 'resnext50_32x4d',
+    'resnext101_32x8d': 'resnext101_32x8d',
+    'resnext101_64x4d': 'resnext101_64x4d',
+}
+
+
+def _keras_logits(table, src, classes, images):
+  try:
+    import tf_keras  # pylint: disable=g-import-not-at-top
+  except ImportError:
+    raise ValueError('verify needs tf_keras to build %s; pip install '
+                     'tf-keras' % table.source_model) from None
+  name = table.source_model.rsplit('.', 1)[1]
+  tf_keras.backend.clear_session()
+  model = getattr(tf_keras.applications, name)(
+      weights=None, input_shape=images.shape[1:], classes=classes,
+      classifier_activation=None)
+  model.load_weights(src)
+  return model.predict(images, verbose=0)
+
+
+def _torch_logits(table, src, src_format, model, classes, images):
+  try:
+    import torch  # pylint: disable=g-import-not-at-top
+    import torchvision  # pylint: disable=g-import-not-at-top
+  except ImportError:
+    raise ValueError('verify needs torch and torchvision to build %s' %
+                     table.source_model) from None
+  if model not in _TORCHVISION_NAMES:
+    raise ValueError('no torchvision model for %s' % model)
+  net = getattr(torchvision.models, _TORCHVISION_NAMES[model])(
+      weights=None, num_classes=classes)
+  with formats.open_reader(src, src_format) as reader:
+    state = {k: torch.from_numpy(np.array(reader.get(k)))
+             for k in reader.keys()}
+  missing, unexpected = net.load_state_dict(state, strict=False)
+  missing = [k for k in missing if not k.endswith('num_batches_tracked')]
+  if missing or unexpected:
+    raise ValueError('torchvision %s: missing %s, unexpected %s' %
+                     (model, missing[:3], unexpected[:3]))
+  net.eval()
+  with torch.no_grad():
+    return net(torch.from_numpy(images.transpose(0, 3, 1, 2))).numpy()
+
+
+def _slim_logits(table, model, prefix, classes, images):
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tf_slim as slim  # pylint: disable=g-import-not-at-top
+  from nets import registry  # pylint: disable=g-import-not-at-top
+  info = registry.get_model(model)
+  fn = info.fn
+  kwargs = {}
+  if table.variant:
+    fn = variants.get_variant(table.variant)
+    kwargs = variants.arg_scope_kwargs(table.variant)
+  graph = tf.Graph()
+  with graph.as_default():
+    inputs = tf.compat.v1.placeholder(tf.float32, images.shape)
+    with slim.arg_scope(info.arg_scope_fn(**kwargs)):
+      logits, _ = fn(inputs, num_classes=classes, is_training=False)
+    saver = tf.compat.v1.train.Saver()
+    with tf.compat.v1.Session() as sess:
+      saver.restore(sess, prefix)
+      return sess.run(logits, {inputs: images})
+
+
+def _classes(reader, naming, model):
+  return convert.plan(reader, model=model,
+                      dst_naming=naming)['src_classes']
+
+
+def verify(src, converted, model, src_format=None, image_size=224,
+           batch_size=4, seed=0):
+  """Runs the source model and ours on the same random images.
+
+  Returns:
+    A dict: 'max_abs', 'max_rel' (max|ours - source| / max|source|),
+    'top1_agree', 'batch', 'messages'.
+
+  Raises:
+    ValueError: unsupported source, missing framework, bad files.
+  """
+  with formats.open_reader(src, src_format) as reader:
+    src_format = reader.format
+    naming = convert.NAMING_OF_FORMAT[src_format]
+    src_classes = _classes(reader, naming, model)
+  with formats.open_reader(converted, 'slim') as reader:
+    ours_classes = _classes(reader, 'slim', model)
+  table = mappings.get_table(model, naming)
+  images = np.random.RandomState(seed).uniform(
+      -1, 1, (batch_size, image_size, image_size, 3)).astype(np.float32)
+  if naming == 'keras':
+    theirs = _keras_logits(table, src, src_classes, images)
+  elif naming == 'torch':
+    theirs = _torch_logits(table, src, src_format, model, src_classes, images)
+  else:
+    raise ValueError('verify supports Keras and torch sources, not %s' %
+                     src_format)
+  ours = _slim_logits(table, model, converted, ours_classes, images)
+  messages = ['source: %s (%s); ours: %s%s, %d classes' % (
+      table.source_model, src, table.variant or model,
+      ' (batch-norm epsilon %g)' % table.bn_epsilon if table.variant else '',
+      ours_classes)]
+  if ours_classes == src_classes + 1:
+    ours = ours[:, 1:]
+    messages.append('compared classes 1..1000 of ours (0 is background)')
+  elif ours_classes != src_classes:
+    raise ValueError('class counts differ: source %d, converted %d' %
+                     (src_classes, ours_classes))
+  diff = float(np.max(np.abs(ours - theirs)))
+  return {
+      'max_abs': diff,
+      'max_rel': diff / float(np.max(np.abs(theirs))),
+      'top1_agree': int((ours.argmax(-1) == theirs.argmax(-1)).sum()),
+      'batch': batch_size,
+      'messages': messages,
+  }
