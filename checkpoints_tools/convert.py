@@ -81,8 +81,28 @@ def source_keys(reader, exclude=None, renames=()):
   return keys
 
 
-def detect_model(keys, naming):
+def _shapes_fit(model, table, rows, shape_of):
+  expected = dict(mappings.slim_variables(model, 0))
+  for row in rows:
+    if row.slim in table.head:
+      continue
+    try:
+      shape = transforms.get(row.transform).shape_to_slim(shape_of(row.source))
+    except ValueError:
+      return False
+    if tuple(shape) != expected.get(row.slim):
+      return False
+  return True
+
+
+def detect_model(keys, naming, shape_of=None):
   """The registered model whose `naming` table matches `keys` exactly.
+
+  Args:
+    keys: the source names.
+    naming: their naming (one of mappings.NAMINGS).
+    shape_of: None, or a function key -> shape; then the shapes must fit
+      too (torchvision's ResNet-50 and ResNeXt-50 share their names).
 
   Raises:
     ConversionError: when no model (or several) match.
@@ -94,11 +114,13 @@ def detect_model(keys, naming):
     scopes = {k.split('/')[0] for k in keys}
     candidates = sorted(candidates, key=lambda m: m not in scopes)
   for model in candidates:
+    table = mappings.get_table(model, naming)
     try:
-      mappings.get_table(model, naming).match(keys)
+      rows = table.match(keys)
     except ValueError:
       continue
-    return model
+    if shape_of is None or _shapes_fit(model, table, rows, shape_of):
+      return model
   raise ConversionError(
       'cannot tell the model from the %d tensor names (%s naming, e.g. %s); '
       'pass --model (models with a %s mapping: %s)' %
@@ -138,7 +160,8 @@ def plan(reader, model=None, dst_naming='slim', exclude=None, renames=(),
   src_naming = NAMING_OF_FORMAT[reader.format]
   keys = source_keys(reader, exclude, renames)
   if model is None:
-    model = detect_model(keys, src_naming)
+    model = detect_model(keys, src_naming,
+                         lambda key: reader.shape(keys[key]))
   try:
     src_table = mappings.get_table(model, src_naming)
     dst_table = mappings.get_table(model, dst_naming)

@@ -1,0 +1,97 @@
+"""tv_resnet*/resnext* <-> torchvision-named safetensors, tv_resnet <->
+paddle.vision .pdparams: bit-exact round trips and the known layouts.
+
+Torch and Paddle are not needed; the comparison with torchvision's own
+state dict runs only where torchvision is installed.
+"""
+
+import numpy as np
+import pytest
+
+import ckpt_helpers
+from checkpoints_tools import convert
+from checkpoints_tools import mappings
+from checkpoints_tools import transforms
+
+
+def _npz(tmp_path, model):
+  path = str(tmp_path / (model + '.npz'))
+  values = ckpt_helpers.random_values(model, 1000)
+  np.savez(path, **values)
+  return path, values
+
+
+@pytest.mark.parametrize('model,ext', [('tv_resnet50', '.safetensors'),
+                                       ('resnext50_32x4d', '.safetensors'),
+                                       ('tv_resnet50', '.pdparams')])
+def test_round_trip_bit_exact(tmp_path, model, ext):
+  path, values = _npz(tmp_path, model)
+  middle = str(tmp_path / ('m' + ext))
+  back = str(tmp_path / 'back.npz')
+  convert.convert(path, middle)
+  assert convert.convert(middle, back)['model'] == model
+  result = ckpt_helpers.read_all(back)
+  assert sorted(result) == sorted(values)
+  for key, value in values.items():
+    np.testing.assert_array_equal(result[key], value, err_msg=key)
+
+
+def test_torchvision_layout(tmp_path):
+  path, values = _npz(tmp_path, 'resnext50_32x4d')
+  out = str(tmp_path / 'r.safetensors')
+  convert.convert(path, out)
+  tensors = ckpt_helpers.read_all(out)
+  # torchvision resnext50_32x4d: 320 state-dict entries, 53 of them
+  # num_batches_tracked.
+  assert len(tensors) == 320 - 53
+  assert tensors['layer1.0.conv2.weight'].shape == (128, 4, 3, 3)
+  assert tensors['layer1.0.downsample.0.weight'].shape == (256, 64, 1, 1)
+  assert tensors['fc.weight'].shape == (1000, 2048)
+  slim = 'resnext50_32x4d/block1/unit_1/bottleneck/conv2/weights'
+  np.testing.assert_array_equal(tensors['layer1.0.conv2.weight'],
+                                values[slim].transpose(3, 2, 0, 1))
+
+
+def test_paddle_layout(tmp_path):
+  path, values = _npz(tmp_path, 'tv_resnet50')
+  out = str(tmp_path / 'r.pdparams')
+  convert.convert(path, out)
+  tensors = ckpt_helpers.read_all(out)
+  assert tensors['fc.weight'].shape == (2048, 1000)
+  np.testing.assert_array_equal(
+      tensors['layer4.2.bn3._variance'],
+      values['tv_resnet50/block4/unit_3/bottleneck/conv3/BatchNorm/'
+             'moving_variance'])
+
+
+def test_depthwise_grouped_relayout_matches_grouped_conv():
+  """K (keras-applications depthwise + group sum) == F (grouped conv)."""
+  groups, c = 4, 3
+  rng = np.random.RandomState(0)
+  k = rng.normal(size=(1, 1, groups * c, c))
+  x = rng.normal(size=(groups * c,))
+  # keras-applications: depthwise output channel k*c + m, reshaped to
+  # (groups, c, c) and summed over the middle axis.
+  depthwise = (x[:, None] * k[0, 0]).reshape(groups, c, c).sum(axis=1)
+  f = transforms.depthwise_grouped(groups).to_slim(k)
+  grouped = np.concatenate([
+      x[g * c:(g + 1) * c] @ f[0, 0][:, g * c:(g + 1) * c]
+      for g in range(groups)])
+  np.testing.assert_allclose(grouped, depthwise.reshape(-1), rtol=1e-12)
+  np.testing.assert_array_equal(
+      transforms.depthwise_grouped(groups).to_source(f), k)
+
+
+@pytest.mark.parametrize('model', ['tv_resnet50', 'resnext50_32x4d'])
+def test_matches_torchvision_state_dict(model):
+  torchvision = pytest.importorskip('torchvision')
+  name = {'tv_resnet50': 'resnet50'}.get(model, model)
+  state = getattr(torchvision.models, name)(weights=None).state_dict()
+  expected = {k: tuple(v.shape) for k, v in state.items()
+              if not k.endswith('num_batches_tracked')}
+  table = mappings.get_table(model, 'torch')
+  slim_shapes = dict(mappings.slim_variables(model, 1000))
+  assert {r.source for r in table.rows} == set(expected)
+  for row in table.rows:
+    assert transforms.get(row.transform).shape_to_source(
+        slim_shapes[row.slim]) == expected[row.source], row
