@@ -71,8 +71,8 @@ def test_feature_info_matches_direct_graph(name, output_stride):
     expected = min(nominal[key].stride, output_stride or 10**9)
     assert info.stride == expected, key
     if name in _VALID_PADDED:
-      # Unpadded 3x3 convs trim a pixel or two on the way.
-      assert abs(tensor.shape[1] - _SIZE / info.stride) <= 2, key
+      # Its two unpadded 3x3 convs trim up to 6 input pixels on the way.
+      assert 0 <= _SIZE - tensor.shape[1] * info.stride <= 8, key
     else:
       assert tensor.shape[1] == math.ceil(_SIZE / info.stride), key
       assert tensor.shape[2] == math.ceil(_SIZE / info.stride), key
