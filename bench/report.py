@@ -78,6 +78,26 @@ def _precision_section(precision):
   ] + ['| %s | %s |' % (key, value) for key, value in precision.items()] + ['']
 
 
+def _extract_section(extract):
+  return [
+      '## Feature extraction: `slimnets extract` vs the network alone',
+      '',
+      '%d generated %dx%d JPEGs through %s at %d, batch %d: the whole '
+      'pipeline (read, decode, preprocess in tf.data, features streamed to '
+      'disk) against `Session.run` on preprocessed batches held in memory. '
+      'Goal: the pipeline within 10%% of the network alone (ratio >= 0.9).' % (
+          extract['images'], extract['source_size'], extract['source_size'],
+          extract['model'], extract['image_size'], extract['batch_size']),
+      '',
+      '| pipeline (img/s) | network alone (img/s) | ratio |',
+      '|---:|---:|---:|',
+      '| %.2f | %.2f | %.2f |' % (extract['pipeline_images_per_second'],
+                                 extract['network_images_per_second'],
+                                 extract['pipeline_over_network']),
+      '',
+  ]
+
+
 def render(results):
   """Markdown for docs/performance.md from the results dict."""
   machine = results.get('machine', {})
@@ -97,6 +117,8 @@ def render(results):
     lines += _build_section(results['build']) + ['']
   if 'throughput' in results:
     lines += _throughput_section(results['throughput'])
+  if 'extract' in results:
+    lines += _extract_section(results['extract'])
   if 'memory' in results:
     lines += _memory_section(results['memory'])
   if 'precision' in results:

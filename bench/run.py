@@ -17,6 +17,7 @@ import platform
 import tensorflow as tf
 
 from bench import build_speed
+from bench import extract_speed
 from bench import memory
 from bench import precision_accuracy
 from bench import report
@@ -30,6 +31,7 @@ SECTIONS = {
     'build': lambda quick: build_speed.run(
         build_speed.DEFAULT_MODELS, repeats=1 if quick else 3),
     'throughput': throughput.run,
+    'extract': extract_speed.run,
     'memory': memory.run,
     'precision': precision_accuracy.run,
 }
