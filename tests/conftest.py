@@ -1,0 +1,209 @@
+"""Shared helpers for the slimnets tests.
+
+Every network is built in its own `tf.Graph` (graph mode, as TF-Slim users
+run it) and evaluated in a `tf.compat.v1.Session` on that graph. The reference
+implementation is tf-slim 1.1.0's own `tf_slim.nets` (see `reference.py`).
+
+Typical use:
+
+   from conftest import build_in_graph, copy_variables, create_test_input
+
+   ours = build_in_graph(resnet_v2.resnet_v2_50, [2, 64, 64, 3],
+                         arg_scope=resnet_v2.resnet_arg_scope(),
+                         num_classes=10)
+"""
+
+import collections
+import os
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_slim as slim
+
+_TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+_ROOT_DIR = os.path.dirname(_TESTS_DIR)
+for _path in (_ROOT_DIR, _TESTS_DIR):
+  if _path not in sys.path:
+    sys.path.insert(0, _path)
+
+_BN_PARAMETERS = ('gamma', 'beta', 'moving_mean', 'moving_variance')
+
+
+def create_test_input(batch_size, height, width, channels):
+  """The input of slim's ResNet tests.
+
+  Args:
+    batch_size: images per batch, or None if unknown.
+    height: image height, or None if unknown.
+    width: image width, or None if unknown.
+    channels: channels per image, or None if unknown.
+
+  Returns:
+    A float32 placeholder of that shape when any dimension is None, else a
+    constant tensor whose value at (y, x) is y + x in every channel.
+  """
+  if None in (batch_size, height, width, channels):
+    return tf.compat.v1.placeholder(tf.float32,
+                                    (batch_size, height, width, channels))
+  return tf.constant(mesh_input_value(batch_size, height, width, channels))
+
+
+def mesh_input_value(batch_size, height, width, channels):
+  """The numpy value of `create_test_input` for known dimensions."""
+  grid = np.arange(height).reshape([height, 1]) + np.arange(width).reshape(
+      [1, width])
+  return np.tile(grid.reshape([1, height, width, 1]),
+                 [batch_size, 1, 1, channels]).astype(np.float32)
+
+
+Built = collections.namedtuple('Built',
+                               ['graph', 'inputs', 'net', 'end_points'])
+
+
+def build_in_graph(model_fn, input_shape, arg_scope=None, seed=None,
+                   **kwargs):
+  """Builds `model_fn` on a float32 placeholder in a fresh `tf.Graph`.
+
+  Args:
+    model_fn: called as `model_fn(inputs, **kwargs)`, returning
+      `(net, end_points)`.
+    input_shape: the placeholder's shape (None for unknown dimensions), or
+      None for an unknown-rank placeholder.
+    arg_scope: an arg scope (the dict a `*_arg_scope()` function returns)
+      applied around the call, or None.
+    seed: graph-level random seed, or None.
+    **kwargs: passed to `model_fn`.
+
+  Returns:
+    A `Built(graph, inputs, net, end_points)`.
+  """
+  graph = tf.Graph()
+  with graph.as_default():
+    if seed is not None:
+      tf.compat.v1.set_random_seed(seed)
+    inputs = tf.compat.v1.placeholder(tf.float32, input_shape, name='inputs')
+    with slim.arg_scope(arg_scope or {}):
+      net, end_points = model_fn(inputs, **kwargs)
+  return Built(graph, inputs, net, end_points)
+
+
+def global_variables(graph):
+  """GLOBAL_VARIABLES of `graph`, in creation order."""
+  return graph.get_collection(tf.compat.v1.GraphKeys.GLOBAL_VARIABLES)
+
+
+def session_config():
+  """A session config without graph rewriting.
+
+  Grappler's passes cost seconds per new fetch set on a ResNet-200 graph and
+  never change what the graph computes, so the tests skip them.
+  """
+  config = tf.compat.v1.ConfigProto()
+  config.graph_options.optimizer_options.opt_level = (
+      tf.compat.v1.OptimizerOptions.L0)
+  config.graph_options.rewrite_options.disable_meta_optimizer = True
+  return config
+
+
+def new_session(graph):
+  """A session on `graph` with its global variables initialized."""
+  with graph.as_default():
+    init = tf.compat.v1.global_variables_initializer()
+  sess = tf.compat.v1.Session(graph=graph, config=session_config())
+  sess.run(init)
+  return sess
+
+
+def assign_values(sess, values):
+  """Sets variables of `sess.graph` from a dict name -> numpy value.
+
+  Feeds each variable's initial value into its initializer, so no op is added
+  to the graph.
+
+  Raises:
+    KeyError: if a name is not a global variable of the graph.
+  """
+  by_name = {v.op.name: v for v in global_variables(sess.graph)}
+  feed = {}
+  initializers = []
+  for name, value in values.items():
+    variable = by_name[name]
+    initializers.append(variable.initializer)
+    feed[variable.initializer.inputs[1]] = value
+  sess.run(initializers, feed_dict=feed)
+
+
+def read_values(sess):
+  """The values of the global variables of `sess.graph`, by name."""
+  variables = global_variables(sess.graph)
+  return dict(zip([v.op.name for v in variables], sess.run(variables)))
+
+
+def copy_variables(src_sess, dst_sess):
+  """Copies every global variable of `src_sess` into `dst_sess` by name.
+
+  Both graphs must hold exactly the same variable names.
+  """
+  values = read_values(src_sess)
+  dst_names = {v.op.name for v in global_variables(dst_sess.graph)}
+  assert dst_names == set(values), (
+      'variable names differ: only in source %s, only in destination %s' %
+      (sorted(set(values) - dst_names)[:5], sorted(dst_names - set(values))[:5]))
+  assign_values(dst_sess, values)
+
+
+def perturb_batch_norm(sess, seed=0):
+  """Gives every batch norm parameter of `sess.graph` random values.
+
+  Fresh batch norm is the identity in inference (gamma 1, beta 0, mean 0,
+  variance 1); random values make it matter, so comparisons test it.
+  """
+  rng = np.random.RandomState(seed)
+  values = {}
+  for variable in global_variables(sess.graph):
+    name = variable.op.name
+    kind = name.rsplit('/', 1)[-1]
+    if kind not in _BN_PARAMETERS:
+      continue
+    shape = variable.shape.as_list()
+    if kind in ('gamma', 'moving_variance'):
+      values[name] = rng.uniform(0.5, 1.5, shape).astype(np.float32)
+    else:
+      values[name] = rng.normal(0.0, 0.2, shape).astype(np.float32)
+  assign_values(sess, values)
+
+
+def max_abs_diff_ok(actual, expected, rel=1e-5):
+  """Whether max|actual - expected| <= rel * max(1, max|expected|)."""
+  actual = np.asarray(actual)
+  expected = np.asarray(expected)
+  if actual.shape != expected.shape:
+    return False
+  if expected.size == 0:
+    return True
+  scale = max(1.0, float(np.max(np.abs(expected))))
+  return float(np.max(np.abs(actual - expected))) <= rel * scale
+
+
+def assert_close(actual, expected, rel=1e-5, what='value'):
+  """Asserts max|actual - expected| <= rel * max(1, max|expected|)."""
+  actual = np.asarray(actual)
+  expected = np.asarray(expected)
+  assert actual.shape == expected.shape, (
+      '%s: shape %s != %s' % (what, actual.shape, expected.shape))
+  if expected.size == 0:
+    return
+  scale = max(1.0, float(np.max(np.abs(expected))))
+  diff = float(np.max(np.abs(actual - expected)))
+  assert diff <= rel * scale, (
+      '%s: max abs diff %g > %g (= %g * max(1, max|ref| = %g))' %
+      (what, diff, rel * scale, rel, scale))
+
+
+@pytest.fixture(scope='session')
+def slim_reference():
+  """tf-slim's (resnet_v1, resnet_v2, resnet_utils), runnable on TF 2.21."""
+  import reference  # pylint: disable=import-outside-toplevel
+  return reference.slim_nets()
