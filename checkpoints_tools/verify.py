@@ -47,28 +47,54 @@ def _keras_logits(table, src, classes, images):
   return model.predict(images, verbose=0)
 
 
-def _torch_logits(table, src, src_format, model, classes, images):
-  try:
-    import torch  # pylint: disable=g-import-not-at-top
-    import torchvision  # pylint: disable=g-import-not-at-top
-  except ImportError:
-    raise ValueError('verify needs torch and torchvision to build %s' %
-                     table.source_model) from None
+# torch runs in a child process: importing it next to TensorFlow can crash
+# the process (both bundle native libraries).
+_TORCH_SCRIPT = """
+import sys
+import numpy as np
+import torch
+import torchvision
+from safetensors.numpy import load_file
+name, classes, weights, images, out = sys.argv[1:]
+net = getattr(torchvision.models, name)(weights=None, num_classes=int(classes))
+if weights.endswith('.safetensors'):
+  state = {k: torch.from_numpy(v) for k, v in load_file(weights).items()}
+else:
+  state = torch.load(weights, map_location='cpu', weights_only=True)
+missing, unexpected = net.load_state_dict(state, strict=False)
+missing = [k for k in missing if not k.endswith('num_batches_tracked')]
+if missing or unexpected:
+  sys.exit('torchvision %s: missing %s, unexpected %s' % (
+      name, missing[:3], unexpected[:3]))
+net.eval()
+with torch.no_grad():
+  x = torch.from_numpy(np.load(images).transpose(0, 3, 1, 2).copy())
+  np.save(out, net(x).numpy())
+"""
+
+
+def _torch_logits(table, src, model, classes, images):
+  import os  # pylint: disable=g-import-not-at-top
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  import tempfile  # pylint: disable=g-import-not-at-top
   if model not in _TORCHVISION_NAMES:
-    raise ValueError('no torchvision model for %s' % model)
-  net = getattr(torchvision.models, _TORCHVISION_NAMES[model])(
-      weights=None, num_classes=classes)
-  with formats.open_reader(src, src_format) as reader:
-    state = {k: torch.from_numpy(np.array(reader.get(k)))
-             for k in reader.keys()}
-  missing, unexpected = net.load_state_dict(state, strict=False)
-  missing = [k for k in missing if not k.endswith('num_batches_tracked')]
-  if missing or unexpected:
-    raise ValueError('torchvision %s: missing %s, unexpected %s' %
-                     (model, missing[:3], unexpected[:3]))
-  net.eval()
-  with torch.no_grad():
-    return net(torch.from_numpy(images.transpose(0, 3, 1, 2))).numpy()
+    raise ValueError('no torchvision model for %s (%s)' %
+                     (model, table.source_model))
+  with tempfile.TemporaryDirectory() as tmp:
+    images_path = os.path.join(tmp, 'images.npy')
+    out = os.path.join(tmp, 'logits.npy')
+    np.save(images_path, images)
+    result = subprocess.run(
+        [sys.executable, '-c', _TORCH_SCRIPT, _TORCHVISION_NAMES[model],
+         str(classes), src, images_path, out],
+        capture_output=True, text=True, check=False)
+    if result.returncode:
+      lines = (result.stderr or result.stdout).strip().splitlines()
+      raise ValueError('torch side failed: %s' %
+                       (lines[-1] if lines else 'status %d' %
+                        result.returncode))
+    return np.load(out)
 
 
 def _slim_logits(table, model, prefix, classes, images):
@@ -120,7 +146,7 @@ def verify(src, converted, model, src_format=None, image_size=224,
   if naming == 'keras':
     theirs = _keras_logits(table, src, src_classes, images)
   elif naming == 'torch':
-    theirs = _torch_logits(table, src, src_format, model, src_classes, images)
+    theirs = _torch_logits(table, src, model, src_classes, images)
   else:
     raise ValueError('verify supports Keras and torch sources, not %s' %
                      src_format)

@@ -96,7 +96,7 @@ class Writer(formats.Writer):
 
   format = 'slim'
 
-  def __init__(self, path, force=False, chunk_bytes=64 << 20):
+  def __init__(self, path, force=False, chunk_bytes=16 << 20):
     super().__init__(path, force)
     self._chunk_bytes = chunk_bytes
     self._tmp_dir = tempfile.mkdtemp(prefix='.slim_ckpt_', dir=os.path.dirname(

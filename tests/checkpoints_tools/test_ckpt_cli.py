@@ -153,7 +153,7 @@ def test_truncated_slim_data_leaves_nothing(v1_npz, tmp_path, capsys):
   path, _ = v1_npz
   ckpt = str(tmp_path / 'v1.ckpt')
   assert ckpt_cli.main(['convert', path, ckpt, '--quiet']) == 0
-  # One data file per ~64 MB shard: truncate the last.
+  # One data file per ~16 MB shard: truncate the last.
   data = sorted(glob.glob(ckpt + '.data-*'))[-1]
   size = os.path.getsize(data)
   with open(data, 'r+b') as f:

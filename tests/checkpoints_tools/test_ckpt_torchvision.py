@@ -5,6 +5,11 @@ Torch and Paddle are not needed; the comparison with torchvision's own
 state dict runs only where torchvision is installed.
 """
 
+import importlib.util
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -82,12 +87,30 @@ def test_depthwise_grouped_relayout_matches_grouped_conv():
       transforms.depthwise_grouped(groups).to_source(f), k)
 
 
+def _require_torchvision():
+  # Not importorskip: importing torch into this TensorFlow process can crash
+  # it; the torch side runs in child processes.
+  if importlib.util.find_spec('torchvision') is None:
+    pytest.skip('torchvision is not installed')
+
+
+def _torchvision_shapes(name):
+  """{key: shape} of torchvision's `name`, from a child process (importing
+  torch next to TensorFlow can crash)."""
+  script = ('import json, sys, torchvision\n'
+            'sd = getattr(torchvision.models, sys.argv[1])(weights=None)'
+            '.state_dict()\n'
+            'print(json.dumps({k: list(v.shape) for k, v in sd.items()}))')
+  result = subprocess.run([sys.executable, '-c', script, name],
+                          capture_output=True, text=True, check=True)
+  return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 @pytest.mark.parametrize('model', ['tv_resnet50', 'resnext50_32x4d'])
 def test_matches_torchvision_state_dict(model):
-  torchvision = pytest.importorskip('torchvision')
+  _require_torchvision()
   name = {'tv_resnet50': 'resnet50'}.get(model, model)
-  state = getattr(torchvision.models, name)(weights=None).state_dict()
-  expected = {k: tuple(v.shape) for k, v in state.items()
+  expected = {k: tuple(v) for k, v in _torchvision_shapes(name).items()
               if not k.endswith('num_batches_tracked')}
   table = mappings.get_table(model, 'torch')
   slim_shapes = dict(mappings.slim_variables(model, 1000))
@@ -95,3 +118,18 @@ def test_matches_torchvision_state_dict(model):
   for row in table.rows:
     assert transforms.get(row.transform).shape_to_source(
         slim_shapes[row.slim]) == expected[row.source], row
+
+
+@pytest.mark.parametrize('model', ['tv_resnet50', 'resnext50_32x4d'])
+def test_verify_against_torchvision(tmp_path, model):
+  """Our network from the converted checkpoint gives torchvision's logits."""
+  _require_torchvision()
+  from checkpoints_tools import verify  # pylint: disable=g-import-not-at-top
+  path, _ = _npz(tmp_path, model)
+  weights = str(tmp_path / 'tv.safetensors')
+  convert.convert(path, weights)
+  ckpt = str(tmp_path / 'ours.ckpt')
+  convert.convert(weights, ckpt)
+  result = verify.verify(weights, ckpt, model, image_size=64, batch_size=2)
+  assert result['max_rel'] <= 1e-4, result
+  assert result['top1_agree'] == 2
