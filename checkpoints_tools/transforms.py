@@ -11,9 +11,9 @@ before any data is read.
   conv1x1_dense   slim 1x1 conv [1, 1, in, out] <-> Keras Dense [in, out].
   conv1x1_linear  slim 1x1 conv [1, 1, in, out] <-> torch Linear [out, in].
   depthwise_grouped(groups)
-                  slim grouped conv filter F [kh, kw, in/groups, out] <->
+                  slim grouped conv filter F [kh, kw, c, groups*c] <->
                   keras-applications ResNeXt depthwise kernel K
-                  [kh, kw, in, out/groups... see below].
+                  [kh, kw, groups*c, c] (see `depthwise_grouped`).
 
 Class-count handling (slim's background class 0) is not a transform of a row
 but a separate, explicit step of the converter: see `add_background` and
