@@ -154,11 +154,17 @@ def copy_variables(src_sess, dst_sess):
   assign_values(dst_sess, values)
 
 
-def perturb_batch_norm(sess, seed=0):
+def perturb_batch_norm(sess, seed=0, gamma_range=(0.5, 1.5)):
   """Gives every batch norm parameter of `sess.graph` random values.
 
   Fresh batch norm is the identity in inference (gamma 1, beta 0, mean 0,
   variance 1); random values make it matter, so comparisons test it.
+
+  Args:
+    sess: a session on the graph.
+    seed: numpy random seed.
+    gamma_range: (low, high) of the uniform gammas; below 1 keeps the
+      activations of very deep inference-mode networks (ResNet-200) finite.
   """
   rng = np.random.RandomState(seed)
   values = {}
@@ -168,7 +174,10 @@ def perturb_batch_norm(sess, seed=0):
     if kind not in _BN_PARAMETERS:
       continue
     shape = variable.shape.as_list()
-    if kind in ('gamma', 'moving_variance'):
+    if kind == 'gamma':
+      values[name] = rng.uniform(gamma_range[0], gamma_range[1],
+                                 shape).astype(np.float32)
+    elif kind == 'moving_variance':
       values[name] = rng.uniform(0.5, 1.5, shape).astype(np.float32)
     else:
       values[name] = rng.normal(0.0, 0.2, shape).astype(np.float32)
