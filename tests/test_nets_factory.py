@@ -1,5 +1,7 @@
 """Tests of nets.nets_factory against the registry and tf-slim's own nets."""
 
+import inspect
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -27,8 +29,13 @@ def _variable_shapes(graph):
 @pytest.mark.parametrize('name', registry.list_models())
 def test_builds_every_model(name):
   built = _build_factory(name, [5, _SMALL, _SMALL, 3], num_classes=7)
-  assert built.net.shape.as_list() == [5, 7]
-  assert built.end_points['predictions'].shape.as_list() == [5, 7]
+  # Models with slim's spatial_squeeze (default True) give [B, C]; DeepLab's
+  # Xception has no such argument and keeps [B, 1, 1, C], as upstream.
+  squeezes = 'spatial_squeeze' in inspect.signature(
+      registry.get_model(name).fn).parameters
+  expected = [5, 7] if squeezes else [5, 1, 1, 7]
+  assert built.net.shape.as_list() == expected
+  assert built.end_points['predictions'].shape.as_list() == expected
   # The model's own scope: checkpoints of `name` restore into it.
   names = _variable_shapes(built.graph)
   assert names and all(n.startswith(name + '/') for n in names)
