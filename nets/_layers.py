@@ -208,8 +208,8 @@ def batch_norm(inputs,
     decay: moving-average decay.
     center: add the `beta` offset.
     scale: multiply by `gamma`.
-    epsilon: added to the variance (TensorFlow's fused kernel raises values
-      below 1.001e-5 to that).
+    epsilon: added to the variance, passed to the fused kernel unchanged as
+      tf-slim does on TensorFlow 2.21.
     activation_fn: applied to the output, or None.
     param_initializers: optional dict of initializers for `beta`, `gamma`,
       `moving_mean`, `moving_variance`.
@@ -295,9 +295,6 @@ def batch_norm(inputs,
                             False)
         moving_variance = param('moving_variance',
                                 tf.compat.v1.ones_initializer(), False)
-    # The fused kernel's minimum, applied by tf.nn.fused_batch_norm too.
-    epsilon = max(epsilon, 1.001e-5)
-
     def training():
       # One empty tensor serves as both "no mean" and "no variance".
       empty = tf.constant([], tf.float32)

@@ -94,9 +94,9 @@ def resnext_arg_scope(
 
   `resnet_utils.resnet_arg_scope` with the batch-norm settings of the
   frameworks these weights come from: epsilon 1e-5 (torch and Paddle; Keras
-  uses 1.001e-5, and TensorFlow's fused kernel raises anything smaller to
-  1.001e-5 anyway, a 1e-8 change of the variance) and decay 0.9 (torch's
-  momentum 0.1, FB-Torch's and Paddle's default), instead of slim's 0.997:
+  uses 1.001e-5, which conversion carries into the arg scope) and decay 0.9
+  (torch's momentum 0.1, FB-Torch's and Paddle's default), instead of slim's
+  0.997:
   the recipes that trained these models updated the moving statistics at that
   rate, and when fine-tuning converted weights the statistics follow the new
   data within tens of steps instead of thousands. `weight_decay` 1e-4 is
