@@ -99,7 +99,7 @@ def detect_model(keys, naming, shape_of=None):
   """The registered model whose `naming` table matches `keys` exactly.
 
   Args:
-    keys: the source names.
+    keys: the source names, in the file's order (or {name: original}).
     naming: their naming (one of mappings.NAMINGS).
     shape_of: None, or a function key -> shape; then the shapes must fit
       too (torchvision's ResNet-50 and ResNeXt-50 share their names).
@@ -107,7 +107,7 @@ def detect_model(keys, naming, shape_of=None):
   Raises:
     ConversionError: when no model (or several) match.
   """
-  keys = set(keys)
+  keys = {key: key for key in keys} if not isinstance(keys, dict) else keys
   candidates = mappings.models(naming)
   if naming == 'slim':
     # Slim names start with the model scope: try that model first.
@@ -115,11 +115,13 @@ def detect_model(keys, naming, shape_of=None):
     candidates = sorted(candidates, key=lambda m: m not in scopes)
   for model in candidates:
     table = mappings.get_table(model, naming)
+    names = table.canonical(keys)
     try:
-      rows = table.match(keys)
+      rows = table.match(names)
     except ValueError:
       continue
-    if shape_of is None or _shapes_fit(model, table, rows, shape_of):
+    if shape_of is None or _shapes_fit(
+        model, table, rows, lambda key, names=names: shape_of(names[key])):
       return model
   raise ConversionError(
       'cannot tell the model from the %d tensor names (%s naming, e.g. %s); '
@@ -160,11 +162,12 @@ def plan(reader, model=None, dst_naming='slim', exclude=None, renames=(),
   src_naming = NAMING_OF_FORMAT[reader.format]
   keys = source_keys(reader, exclude, renames)
   if model is None:
-    model = detect_model(keys, src_naming,
-                         lambda key: reader.shape(keys[key]))
+    model = detect_model(keys, src_naming, reader.shape)
   try:
     src_table = mappings.get_table(model, src_naming)
     dst_table = mappings.get_table(model, dst_naming)
+    # Layers the source names by creation count, renamed by position.
+    keys = src_table.canonical(keys)
     rows = src_table.match(keys)
   except ValueError as error:
     raise ConversionError(str(error)) from None

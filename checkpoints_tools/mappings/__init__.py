@@ -29,9 +29,11 @@ Typical use:
 import collections
 import functools
 import importlib
+import re
 
 NAMINGS = ('slim', 'torch', 'keras', 'paddle')
-_FAMILY_MODULES = ('checkpoints_tools.mappings.resnet',)
+_FAMILY_MODULES = ('checkpoints_tools.mappings.resnet',
+                   'checkpoints_tools.mappings.xception')
 
 Row = collections.namedtuple('Row', ['slim', 'source', 'transform', 'classes'])
 
@@ -52,10 +54,13 @@ class Table(object):
       'tf_keras.applications.ResNet50V2'.
     bn_epsilon: the source's batch-norm epsilon, or None.
     notes: what else to know, one string per fact.
+    positional: prefixes of layers the source framework names by creation
+      count (Keras' unnamed `conv2d_7`): `canonical` renames them by their
+      position in the file.
   """
 
   def __init__(self, model, naming, rows, head=(), variant=None,
-               source_model=None, bn_epsilon=None, notes=()):
+               source_model=None, bn_epsilon=None, notes=(), positional=()):
     self.model = model
     self.naming = naming
     self.rows = list(rows)
@@ -64,6 +69,7 @@ class Table(object):
     self.source_model = source_model
     self.bn_epsilon = bn_epsilon
     self.notes = tuple(notes)
+    self.positional = tuple(positional)
     self.by_slim = {}
     self.by_source = {}
     for row in self.rows:
@@ -72,6 +78,39 @@ class Table(object):
                          (model, naming, row.slim, row.source))
       self.by_slim[row.slim] = row
       self.by_source[row.source] = row
+
+  def canonical(self, keys):
+    """Renames the positionally named layers of `keys` to the table's names.
+
+    Args:
+      keys: {name: original key}, in the file's order (Keras: layer order,
+        which is `model.layers` order).
+
+    Returns:
+      {table name: original key}: for each prefix P of `positional`, the
+      layers named `P` or `P_<n>` become `P`, `P_1`, `P_2`, ... in the order
+      they first appear in `keys`, whatever their numbers were. Other keys
+      are unchanged; `keys` itself without `positional`.
+    """
+    if not self.positional:
+      return keys
+    pattern = re.compile(r'^(%s)(_\d+)?/' % '|'.join(
+        re.escape(p) for p in self.positional))
+    seen = {}
+    renamed = {}
+    for name, original in keys.items():
+      match = pattern.match(name)
+      if match:
+        prefix = match.group(1)
+        layer = name[:match.end() - 1]
+        numbers = seen.setdefault(prefix, {})
+        if layer not in numbers:
+          numbers[layer] = len(numbers)
+        k = numbers[layer]
+        name = '%s%s/%s' % (prefix, '_%d' % k if k else '',
+                            name[match.end():])
+      renamed[name] = original
+    return renamed
 
   def head_sources(self):
     return {self.by_slim[name].source for name in self.head}

@@ -1,0 +1,153 @@
+"""tf_keras Xception <-> nets.xception.xception_keras.
+
+The reference is tf_keras.applications.Xception with random weights and
+randomised batch-norm statistics (no download), at 71x71 (Keras' minimum):
+our network restored from the converted checkpoint must give Keras' logits
+to 1e-4 relative to the largest logit with the same top-1; slim -> Keras
+.h5 must load with tf_keras `model.load_weights` and give Keras' logits
+bit for bit; slim -> Keras -> slim is bit-exact. Keras' unnamed residual
+layers are built with other numbers than the table's (a model is built
+before) to show they are matched by position, not by name.
+"""
+
+import numpy as np
+import pytest
+
+import ckpt_helpers
+from checkpoints_tools import convert
+from checkpoints_tools import mappings
+from checkpoints_tools import transforms
+from nets import xception
+
+tf_keras = pytest.importorskip('tf_keras')
+
+_SIZE = 71
+_MODEL = 'xception_keras'
+
+
+def _keras_xception(seed=0, fresh=True):
+  """tf_keras Xception (logits out) with random weights.
+
+  With `fresh=False` another Xception is built first in the same session,
+  so the unnamed residual layers are `conv2d_4..7`, not `conv2d..conv2d_3`.
+  """
+  if fresh:
+    tf_keras.backend.clear_session()
+  else:
+    tf_keras.backend.clear_session()
+    tf_keras.applications.Xception(weights=None, input_shape=(_SIZE, _SIZE, 3))
+  model = tf_keras.applications.Xception(
+      weights=None, input_shape=(_SIZE, _SIZE, 3), classifier_activation=None)
+  rng = np.random.RandomState(seed)
+  weights = []
+  for w in model.weights:
+    shape = tuple(w.shape)
+    name = w.name
+    if 'gamma' in name or 'moving_variance' in name:
+      weights.append(rng.uniform(0.5, 1.5, shape))
+    elif 'depthwise_kernel' in name:
+      weights.append(rng.normal(0, np.sqrt(2.0 / 9), shape))
+    elif 'kernel' in name:
+      weights.append(rng.normal(0, np.sqrt(2.0 / np.prod(shape[:-1])), shape))
+    else:
+      weights.append(rng.normal(0, 0.2, shape))
+  model.set_weights([w.astype(np.float32) for w in weights])
+  return model
+
+
+def _images(seed=1, batch=4):
+  return np.random.RandomState(seed).uniform(
+      -1, 1, (batch, _SIZE, _SIZE, 3)).astype(np.float32)
+
+
+def _rel_diff(actual, expected):
+  return float(np.max(np.abs(actual - expected)) / np.max(np.abs(expected)))
+
+
+def _ours(prefix, num_classes=1000):
+  return ckpt_helpers.run_slim(xception.xception_keras, prefix, _images(),
+                               xception.xception_keras_arg_scope(),
+                               num_classes)
+
+
+@pytest.fixture(scope='module')
+def keras_xception(tmp_path_factory):
+  """(its weights .h5 with conv2d_4.. names, its logits on _images())."""
+  model = _keras_xception(fresh=False)
+  assert 'conv2d_4' in [l.name for l in model.layers]
+  path = str(tmp_path_factory.mktemp('keras') / 'xception.h5')
+  model.save_weights(path)
+  return path, model.predict(_images(), verbose=0)
+
+
+def test_spec_matches_graph():
+  """The cheap spec equals the variables of the built graph, in order."""
+  assert list(mappings.slim_variables(_MODEL, 1000)) == (
+      mappings._graph_variables(_MODEL, 1000))  # pylint: disable=protected-access
+
+
+def test_table_matches_keras_model():
+  """Every Keras weight is mapped, in Keras' layer order, with our shapes."""
+  model = _keras_xception(fresh=False)
+  keys = {}
+  shapes = {}
+  for layer in model.layers:
+    for w in layer.weights:
+      key = layer.name + '/' + w.name.split('/')[-1].split(':')[0]
+      keys[key] = key
+      shapes[key] = tuple(w.shape)
+  table = mappings.get_table(_MODEL, 'keras')
+  canonical = table.canonical(keys)
+  assert 'conv2d_7/kernel' in keys and 'conv2d_3/kernel' not in keys
+  assert [row.source for row in table.rows] == list(canonical)
+  slim_shapes = dict(mappings.slim_variables(_MODEL, 1000))
+  for row in table.rows:
+    assert transforms.get(row.transform).shape_to_slim(
+        shapes[canonical[row.source]]) == slim_shapes[row.slim], row
+  # The k-th unnamed conv is the shortcut of the k-th 'conv' unit.
+  assert canonical['conv2d_3/kernel'] == 'conv2d_7/kernel'
+  assert table.by_source['conv2d_3/kernel'].slim == (
+      'xception_keras/exit_flow/block1/unit_1/xception_module/shortcut/'
+      'weights')
+
+
+def test_keras_to_slim_reproduces_keras(keras_xception, tmp_path):
+  path, keras_logits = keras_xception
+  prefix = str(tmp_path / 'from_keras.ckpt')
+  summary = convert.convert(path, prefix)
+  assert summary['model'] == _MODEL
+  ours = _ours(prefix)
+  assert _rel_diff(ours, keras_logits) <= 1e-4
+  assert (ours.argmax(-1) == keras_logits.argmax(-1)).all()
+
+
+def test_slim_to_keras_round_trip(keras_xception, tmp_path):
+  """slim -> .h5 loads in tf_keras with the same logits; slim -> .h5 ->
+  slim is bit-exact."""
+  path, keras_logits = keras_xception
+  prefix = str(tmp_path / 'from_keras.ckpt')
+  convert.convert(path, prefix)
+  h5 = str(tmp_path / 'back.h5')
+  convert.convert(prefix, h5)
+  fresh = _keras_xception(seed=7, fresh=False)
+  fresh.load_weights(h5)
+  np.testing.assert_array_equal(fresh.predict(_images(), verbose=0),
+                                keras_logits)
+  back = str(tmp_path / 'back.ckpt')
+  assert convert.convert(h5, back)['model'] == _MODEL
+  first = ckpt_helpers.read_all(prefix)
+  second = ckpt_helpers.read_all(back)
+  assert sorted(first) == sorted(second)
+  for key, value in first.items():
+    np.testing.assert_array_equal(second[key], value, err_msg=key)
+
+
+def test_verify_against_tf_keras(keras_xception, tmp_path):
+  from checkpoints_tools import verify  # pylint: disable=g-import-not-at-top
+  path, _ = keras_xception
+  prefix = str(tmp_path / 'v.ckpt')
+  convert.convert(path, prefix)
+  result = verify.verify(path, prefix, _MODEL, image_size=_SIZE,
+                         batch_size=2)
+  assert result['max_rel'] <= 1e-4, result
+  assert result['top1_agree'] == 2
