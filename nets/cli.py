@@ -43,6 +43,7 @@ _SUBCOMMANDS = (
     'nets.cli:_add_summary_parser',
     'nets.extract:add_parser',
     'nets.extract:add_demo_parser',
+    'checkpoints_tools.cli:add_parsers',
 )
 
 _PROG = 'slimnets'
