@@ -26,14 +26,21 @@ def _variable_shapes(graph):
           for v in graph.get_collection('variables')}
 
 
+# The factory returns what the model returns, as tf-slim's nets_factory.
+# tensorflow/models' ResNets (and ResNeXt and Keras-layout Xception, built
+# the same way) squeeze their logits to [B, C] (spatial_squeeze=True);
+# DeepLab's aligned Xception has no spatial_squeeze and keeps [B, 1, 1, C]
+# (README, "Compatibility").
+_UNSQUEEZED_LOGITS = ('xception_41', 'xception_65', 'xception_71')
+
+
 @pytest.mark.parametrize('name', registry.list_models())
 def test_builds_every_model(name):
   built = _build_factory(name, [5, _SMALL, _SMALL, 3], num_classes=7)
-  # Models with slim's spatial_squeeze (default True) give [B, C]; DeepLab's
-  # Xception has no such argument and keeps [B, 1, 1, C], as upstream.
-  squeezes = 'spatial_squeeze' in inspect.signature(
+  takes_squeeze = 'spatial_squeeze' in inspect.signature(
       registry.get_model(name).fn).parameters
-  expected = [5, 7] if squeezes else [5, 1, 1, 7]
+  assert takes_squeeze == (name not in _UNSQUEEZED_LOGITS)
+  expected = [5, 1, 1, 7] if name in _UNSQUEEZED_LOGITS else [5, 7]
   assert built.net.shape.as_list() == expected
   assert built.end_points['predictions'].shape.as_list() == expected
   # The model's own scope: checkpoints of `name` restore into it.
