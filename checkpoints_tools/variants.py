@@ -14,6 +14,23 @@ source's outputs.
   random weights the logits differ by a few percent (see docs/conversion.md).
   Use with `resnet_arg_scope(batch_norm_epsilon=1.001e-5)` (Keras' epsilon;
   `arg_scope_kwargs(name)`). NHWC only.
+- `keras_resnet_v1_50/101/152`: tf_keras.applications ResNet50/101/152 (the
+  original ResNet of [1] as Keras builds it), under slim's resnet_v1 names
+  (scope `resnet_v1_<depth>`, units `bottleneck_v1`, end points as
+  `nets.resnet_v1.resnet_v1_<depth>`). It differs from slim's resnet_v1 in
+  weights and in function, so it is its own model, not resnet_v1_<depth>:
+  every conv has `biases` (added before its batch norm) next to `weights`;
+  the stride of a block sits on the 1x1 `conv1` (and the shortcut) of its
+  FIRST unit (block1 none, blocks 2-4 stride 2; slim: on the 3x3 conv2 of
+  the LAST unit of blocks 1-3); pool1 zero-pads 1 on every side, then
+  max-pools VALID (slim: SAME); batch-norm epsilon 1.001e-5. Under
+  `output_stride`, `resnet_utils.stack_blocks_dense`'s usual rule applies
+  (a strided unit runs at stride 1; later units get the atrous rate). Use
+  with `resnet_v1.resnet_arg_scope(batch_norm_epsilon=1.001e-5)`
+  (`arg_scope(name)`). NHWC only.
+
+[1] Kaiming He, Xiangyu Zhang, Shaoqing Ren, Jian Sun.
+    Deep Residual Learning for Image Recognition. arXiv:1512.03385
 
 Typical use:
 
@@ -26,17 +43,22 @@ Typical use:
    saver.restore(sess, 'converted_from_keras.ckpt')
 """
 
+import contextlib
 import functools
 
 import tensorflow as tf
 import tf_slim as slim
+from tf_slim.layers import utils as slim_utils
 
 # conv2d_same builds its conv with nets' conv2d: its arg-scope key.
+from nets import _common  # pylint: disable=protected-access
 from nets import _layers  # pylint: disable=protected-access
 from nets import resnet_utils
+from nets import resnet_v1
 from nets import resnet_v2
 
 _ARG_SCOPE_KWARGS = {}
+_ARG_SCOPE_FNS = {}
 
 
 def _keras_resnet_v2(depth, inputs, num_classes=None, is_training=True,
@@ -79,6 +101,7 @@ def _make(depth):
                 'module docstring).' % (depth, depth))
   fn.default_image_size = 224
   _ARG_SCOPE_KWARGS[fn.__name__] = {'batch_norm_epsilon': 1.001e-5}
+  _ARG_SCOPE_FNS[fn.__name__] = resnet_v2.resnet_arg_scope
   return fn
 
 
@@ -86,8 +109,130 @@ keras_resnet_v2_50 = _make(50)
 keras_resnet_v2_101 = _make(101)
 keras_resnet_v2_152 = _make(152)
 
-VARIANTS = {fn.__name__: fn for fn in (keras_resnet_v2_50, keras_resnet_v2_101,
-                                       keras_resnet_v2_152)}
+
+# --- Keras ResNet v1 ---------------------------------------------------------
+
+
+def _bias_then_batch_norm(inputs, **batch_norm_params):
+  """Keras' Conv2D(use_bias=True) + BatchNormalization, as a normalizer_fn.
+
+  Runs inside the conv's variable scope, so the bias is `<conv>/biases`,
+  next to `<conv>/weights`, and batch norm `<conv>/BatchNorm/...`.
+  """
+  channels = inputs.shape.dims[-1].value
+  # Same collections as the biases nets' conv2d creates without a normalizer.
+  biases = _layers._model_variable(  # pylint: disable=protected-access
+      'biases', [channels], inputs.dtype.base_dtype,
+      tf.compat.v1.zeros_initializer(), None, True, None, 'biases')
+  return _layers.batch_norm(tf.nn.bias_add(inputs, biases),
+                            **batch_norm_params)
+
+
+@slim.add_arg_scope
+def _keras_bottleneck_v1(inputs, depth, depth_bottleneck, stride, rate=1,
+                         outputs_collections=None, scope=None):
+  """tf_keras' `block1`: the stride on the 1x1 conv1, biases on every conv.
+
+  Args:
+    inputs: a rank-4 NHWC tensor.
+    depth: output channels.
+    depth_bottleneck: channels of conv1 and conv2.
+    stride: the unit's stride, on conv1 and the shortcut.
+    rate: atrous rate of the 3x3 conv2 (stride 1, SAME).
+    outputs_collections: collection for the end points.
+    scope: variable scope, default 'bottleneck_v1'.
+
+  Returns:
+    ReLU(shortcut + conv3), collected as the unit's end point.
+  """
+  with tf.compat.v1.variable_scope(scope, 'bottleneck_v1', [inputs]) as sc:
+    with slim.arg_scope([_layers.conv2d], normalizer_fn=_bias_then_batch_norm):
+      if depth == inputs.shape.dims[3].value:
+        shortcut = resnet_utils.subsample(inputs, stride, 'shortcut')
+      else:
+        shortcut = _layers.conv2d(inputs, depth, [1, 1], stride=stride,
+                                  activation_fn=None, scope='shortcut')
+      residual = _layers.conv2d(inputs, depth_bottleneck, [1, 1],
+                                stride=stride, scope='conv1')
+      residual = resnet_utils.conv2d_same(residual, depth_bottleneck, 3, 1,
+                                          rate=rate, scope='conv2')
+      residual = _layers.conv2d(residual, depth, [1, 1], stride=1,
+                                activation_fn=None, scope='conv3')
+    output = tf.nn.relu(shortcut + residual)
+    return slim_utils.collect_named_outputs(outputs_collections, sc.name,
+                                            output)
+
+
+# Keras' stack1 strides: none in conv2 (pool1 precedes it), then 2, 2, 2.
+KERAS_V1_BLOCK_STRIDES = (1, 2, 2, 2)
+
+
+def keras_resnet_v1_blocks(depth):
+  """The `resnet_utils.Block` list of Keras ResNet<depth> (v1).
+
+  Units output 4 * base_depth channels; each block's stride is on its FIRST
+  unit (`KERAS_V1_BLOCK_STRIDES`).
+  """
+  return [
+      resnet_utils.Block('block%d' % (i + 1), _keras_bottleneck_v1, [{
+          'depth': base * 4, 'depth_bottleneck': base,
+          'stride': stride if u == 0 else 1} for u in range(units)])
+      for i, (base, units, stride) in enumerate(zip(
+          resnet_utils.BASE_DEPTHS, resnet_utils.UNITS_PER_BLOCK[depth],
+          KERAS_V1_BLOCK_STRIDES))]
+
+
+def _keras_resnet_v1(depth, inputs, num_classes=None, is_training=True,
+                     global_pool=True, output_stride=None,
+                     spatial_squeeze=True, reuse=None, scope=None):
+  """tf_keras ResNet<depth> in slim names; args and returns of resnet_v1()."""
+  output_stride = _common.blocks_output_stride(output_stride, 4)
+  scope = scope or 'resnet_v1_%d' % depth
+  with tf.compat.v1.variable_scope(scope, 'resnet_v1', [inputs],
+                                   reuse=reuse) as sc:
+    # Root and units collect into the end-point collection resnet_v1()
+    # reads when given this scope object.
+    collection = sc.original_name_scope + '_end_points'
+    if _common.scoped_data_format() == 'NCHW':
+      raise ValueError('%s: only NHWC (data_format NCHW in the arg scope)' %
+                       sc.name)
+    inputs = _common.validate_inputs(inputs)
+    with slim.arg_scope([_layers.conv2d, _keras_bottleneck_v1],
+                        outputs_collections=collection), \
+        (slim.arg_scope([_layers.batch_norm], is_training=is_training)
+         if is_training is not None else contextlib.nullcontext()):
+      with slim.arg_scope([_layers.conv2d],
+                          normalizer_fn=_bias_then_batch_norm):
+        net = resnet_utils.conv2d_same(inputs, 64, 7, stride=2, scope='conv1')
+      # Keras' pool1_pad + pool1_pool: the window starts one pixel earlier
+      # than slim's SAME pool, so the two differ even after the ReLU.
+      net = tf.pad(net, [[0, 0], [1, 1], [1, 1], [0, 0]], name='pool1_pad')
+      net = tf.nn.max_pool2d(net, 3, 2, 'VALID', name='pool1')
+      return resnet_v1.resnet_v1(
+          net, keras_resnet_v1_blocks(depth), num_classes=num_classes,
+          is_training=is_training, global_pool=global_pool,
+          output_stride=output_stride, include_root_block=False,
+          spatial_squeeze=spatial_squeeze, reuse=reuse, scope=sc)
+
+
+def _make_v1(depth):
+  fn = functools.partial(_keras_resnet_v1, depth)
+  fn.__name__ = 'keras_resnet_v1_%d' % depth
+  fn.__doc__ = ('tf_keras ResNet%d (v1) under resnet_v1_%d\'s names (see the '
+                'module docstring).' % (depth, depth))
+  fn.default_image_size = 224
+  _ARG_SCOPE_KWARGS[fn.__name__] = {'batch_norm_epsilon': 1.001e-5}
+  _ARG_SCOPE_FNS[fn.__name__] = resnet_v1.resnet_arg_scope
+  return fn
+
+
+keras_resnet_v1_50 = _make_v1(50)
+keras_resnet_v1_101 = _make_v1(101)
+keras_resnet_v1_152 = _make_v1(152)
+
+VARIANTS = {fn.__name__: fn for fn in (
+    keras_resnet_v2_50, keras_resnet_v2_101, keras_resnet_v2_152,
+    keras_resnet_v1_50, keras_resnet_v1_101, keras_resnet_v1_152)}
 
 
 def get_variant(name):
@@ -105,3 +250,17 @@ def get_variant(name):
 def arg_scope_kwargs(name):
   """Keyword arguments of the arg-scope function that the variant expects."""
   return dict(_ARG_SCOPE_KWARGS.get(name, {}))
+
+
+def arg_scope(name, **overrides):
+  """The arg scope the variant `name` expects (its source's batch norm).
+
+  Args:
+    name: a variant name.
+    **overrides: other arguments of the family's resnet_arg_scope.
+
+  Returns:
+    An arg_scope dict for `slim.arg_scope`.
+  """
+  get_variant(name)
+  return _ARG_SCOPE_FNS[name](**dict(arg_scope_kwargs(name), **overrides))

@@ -1,9 +1,11 @@
 """Checks a converted slim checkpoint against its source model numerically.
 
 The source model is built in its own framework (tf_keras for Keras .h5,
-torch + torchvision for torchvision-named .safetensors / .pt) with the
-source weights; ours is the registered model, or the variant that
-reproduces the source architecture (`Table.variant`), restored from the
+keras-applications 1.0.8 on tf_keras for its ResNeXt, torch + torchvision
+for torchvision-named .safetensors / .pt) with the source weights; ours is
+the registered model under its arg scope with the source's batch-norm
+epsilon, or the variant that reproduces the source architecture
+(`Table.variant`, with the variant's arg scope), restored from the
 converted checkpoint. Both get the same uniform [-1, 1] random images.
 
 The source frameworks are imported here only, lazily: conversion itself
@@ -16,6 +18,8 @@ Typical use:
                           'resnet_v2_50', image_size=224)
    assert result['max_rel'] < 1e-4
 """
+
+import inspect
 
 import numpy as np
 
@@ -40,11 +44,36 @@ def _keras_logits(table, src, classes, images):
                      'tf-keras' % table.source_model) from None
   name = table.source_model.rsplit('.', 1)[1]
   tf_keras.backend.clear_session()
+  if table.source_model.startswith('keras_applications.'):
+    return _keras_applications_logits(tf_keras, table, src, classes, images)
   model = getattr(tf_keras.applications, name)(
       weights=None, input_shape=images.shape[1:], classes=classes,
       classifier_activation=None)
   model.load_weights(src)
   return model.predict(images, verbose=0)
+
+
+def _keras_applications_logits(tf_keras, table, src, classes, images):
+  """keras-applications 1.0.8 (e.g. ResNeXt50) built on tf_keras."""
+  module_name, name = table.source_model.rsplit('.', 1)
+  try:
+    module = __import__(module_name, fromlist=[name])
+  except ImportError:
+    raise ValueError('verify needs keras-applications to build %s; pip '
+                     'install keras-applications' %
+                     table.source_model) from None
+  model = getattr(module, name)(
+      weights=None, input_shape=images.shape[1:], classes=classes,
+      backend=tf_keras.backend, layers=tf_keras.layers,
+      models=tf_keras.models, utils=tf_keras.utils)
+  model.load_weights(src)
+  # Its classifier has a fixed softmax: the same Dense without it, on the
+  # same features, gives the logits.
+  head = model.layers[-1]
+  dense = tf_keras.layers.Dense(classes, name='logits')
+  logits = tf_keras.Model(model.input, dense(head.input))
+  dense.set_weights(head.get_weights())
+  return logits.predict(images, verbose=0)
 
 
 # torch runs in a child process: importing it next to TensorFlow can crash
@@ -97,79 +126,25 @@ def _torch_logits(table, src, model, classes, images):
     return np.load(out)
 
 
-# paddle runs in a child process too (it bundles its own native libraries).
-# paddle.load reads the .pdparams (ours are pickles of numpy arrays, as
-# paddle.save writes them); set_state_dict must find every parameter.
-_PADDLE_SCRIPT = """
-import sys
-import numpy as np
-import paddle
-name, classes, weights, images, out = sys.argv[1:]
-paddle.set_device('cpu')
-net = getattr(paddle.vision.models, name)(pretrained=False,
-                                          num_classes=int(classes))
-missing, unexpected = net.set_state_dict(paddle.load(weights))
-if missing or unexpected:
-  sys.exit('paddle %s: missing %s, unexpected %s' % (
-      name, list(missing)[:3], list(unexpected)[:3]))
-net.eval()
-with paddle.no_grad():
-  x = paddle.to_tensor(np.load(images).transpose(0, 3, 1, 2).copy())
-  np.save(out, net(x).numpy())
-"""
-
-
-def _paddle_logits(table, src, classes, images):
-  """Logits of paddle.vision's model (`table.source_model`) with `src`."""
-  import importlib.util  # pylint: disable=g-import-not-at-top
-  if importlib.util.find_spec('paddle') is None:
-    raise ValueError('verify needs paddle to build %s; pip install '
-                     'paddlepaddle' % table.source_model)
-  prefix = 'paddle.vision.models.'
-  if not (table.source_model or '').startswith(prefix):
-    raise ValueError('no paddle.vision model for %s' % table.model)
-  return _child_logits(_PADDLE_SCRIPT, 'paddle',
-                       table.source_model[len(prefix):], classes, src,
-                       images)
-
-
-def _child_logits(script, what, name, classes, src, images):
-  """Runs `script` (args: name classes weights images.npy out.npy) in a
-  child Python; returns the logits it saved."""
-  import os  # pylint: disable=g-import-not-at-top
-  import subprocess  # pylint: disable=g-import-not-at-top
-  import sys  # pylint: disable=g-import-not-at-top
-  import tempfile  # pylint: disable=g-import-not-at-top
-  with tempfile.TemporaryDirectory() as tmp:
-    images_path = os.path.join(tmp, 'images.npy')
-    out = os.path.join(tmp, 'logits.npy')
-    np.save(images_path, images)
-    result = subprocess.run(
-        [sys.executable, '-c', script, name, str(classes),
-         os.path.abspath(src), images_path, out],
-        capture_output=True, text=True, check=False)
-    if result.returncode:
-      lines = (result.stderr or result.stdout).strip().splitlines()
-      raise ValueError('%s side failed: %s' %
-                       (what, lines[-1] if lines else 'status %d' %
-                        result.returncode))
-    return np.load(out)
-
-
 def _slim_logits(table, model, prefix, classes, images):
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   import tf_slim as slim  # pylint: disable=g-import-not-at-top
   from nets import registry  # pylint: disable=g-import-not-at-top
-  info = registry.get_model(model)
-  fn = info.fn
-  kwargs = {}
   if table.variant:
     fn = variants.get_variant(table.variant)
-    kwargs = variants.arg_scope_kwargs(table.variant)
+    arg_scope = variants.arg_scope(table.variant)
+  else:
+    info = registry.get_model(model)
+    fn = info.fn
+    # The source's batch-norm epsilon (keras-applications ResNeXt: 1.001e-5).
+    kwargs = ({'batch_norm_epsilon': table.bn_epsilon}
+              if table.bn_epsilon is not None and 'batch_norm_epsilon' in
+              inspect.signature(info.arg_scope_fn).parameters else {})
+    arg_scope = info.arg_scope_fn(**kwargs)
   graph = tf.Graph()
   with graph.as_default():
     inputs = tf.compat.v1.placeholder(tf.float32, images.shape)
-    with slim.arg_scope(info.arg_scope_fn(**kwargs)):
+    with slim.arg_scope(arg_scope):
       logits, _ = fn(inputs, num_classes=classes, is_training=False)
     saver = tf.compat.v1.train.Saver()
     with tf.compat.v1.Session() as sess:
@@ -206,15 +181,14 @@ def verify(src, converted, model, src_format=None, image_size=224,
     theirs = _keras_logits(table, src, src_classes, images)
   elif naming == 'torch':
     theirs = _torch_logits(table, src, model, src_classes, images)
-  elif naming == 'paddle':
-    theirs = _paddle_logits(table, src, src_classes, images)
   else:
-    raise ValueError('verify supports Keras, torch and paddle sources, not '
-                     '%s' % src_format)
+    raise ValueError('verify supports Keras and torch sources, not %s' %
+                     src_format)
   ours = _slim_logits(table, model, converted, ours_classes, images)
   messages = ['source: %s (%s); ours: %s%s, %d classes' % (
       table.source_model, src, table.variant or model,
-      ' (batch-norm epsilon %g)' % table.bn_epsilon if table.variant else '',
+      ' (batch-norm epsilon %g)' % table.bn_epsilon
+      if table.bn_epsilon is not None else '',
       ours_classes)]
   if ours_classes == src_classes + 1:
     ours = ours[:, 1:]
