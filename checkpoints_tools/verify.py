@@ -126,6 +126,65 @@ def _torch_logits(table, src, model, classes, images):
     return np.load(out)
 
 
+# paddle runs in a child process too (it bundles its own native libraries).
+# paddle.load reads the .pdparams (ours are pickles of numpy arrays, as
+# paddle.save writes them); set_state_dict must find every parameter.
+_PADDLE_SCRIPT = """
+import sys
+import numpy as np
+import paddle
+name, classes, weights, images, out = sys.argv[1:]
+paddle.set_device('cpu')
+net = getattr(paddle.vision.models, name)(pretrained=False,
+                                          num_classes=int(classes))
+missing, unexpected = net.set_state_dict(paddle.load(weights))
+if missing or unexpected:
+  sys.exit('paddle %s: missing %s, unexpected %s' % (
+      name, list(missing)[:3], list(unexpected)[:3]))
+net.eval()
+with paddle.no_grad():
+  x = paddle.to_tensor(np.load(images).transpose(0, 3, 1, 2).copy())
+  np.save(out, net(x).numpy())
+"""
+
+
+def _paddle_logits(table, src, classes, images):
+  """Logits of paddle.vision's model (`table.source_model`) with `src`."""
+  import importlib.util  # pylint: disable=g-import-not-at-top
+  if importlib.util.find_spec('paddle') is None:
+    raise ValueError('verify needs paddle to build %s; pip install '
+                     'paddlepaddle' % table.source_model)
+  prefix = 'paddle.vision.models.'
+  if not (table.source_model or '').startswith(prefix):
+    raise ValueError('no paddle.vision model for %s' % table.model)
+  return _child_logits(_PADDLE_SCRIPT, 'paddle',
+                       table.source_model[len(prefix):], classes, src,
+                       images)
+
+
+def _child_logits(script, what, name, classes, src, images):
+  """Runs `script` (args: name classes weights images.npy out.npy) in a
+  child Python; returns the logits it saved."""
+  import os  # pylint: disable=g-import-not-at-top
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  import tempfile  # pylint: disable=g-import-not-at-top
+  with tempfile.TemporaryDirectory() as tmp:
+    images_path = os.path.join(tmp, 'images.npy')
+    out = os.path.join(tmp, 'logits.npy')
+    np.save(images_path, images)
+    result = subprocess.run(
+        [sys.executable, '-c', script, name, str(classes),
+         os.path.abspath(src), images_path, out],
+        capture_output=True, text=True, check=False)
+    if result.returncode:
+      lines = (result.stderr or result.stdout).strip().splitlines()
+      raise ValueError('%s side failed: %s' %
+                       (what, lines[-1] if lines else 'status %d' %
+                        result.returncode))
+    return np.load(out)
+
+
 def _slim_logits(table, model, prefix, classes, images):
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   import tf_slim as slim  # pylint: disable=g-import-not-at-top
@@ -181,9 +240,11 @@ def verify(src, converted, model, src_format=None, image_size=224,
     theirs = _keras_logits(table, src, src_classes, images)
   elif naming == 'torch':
     theirs = _torch_logits(table, src, model, src_classes, images)
+  elif naming == 'paddle':
+    theirs = _paddle_logits(table, src, src_classes, images)
   else:
-    raise ValueError('verify supports Keras and torch sources, not %s' %
-                     src_format)
+    raise ValueError('verify supports Keras, torch and paddle sources, not '
+                     '%s' % src_format)
   ours = _slim_logits(table, model, converted, ours_classes, images)
   messages = ['source: %s (%s); ours: %s%s, %d classes' % (
       table.source_model, src, table.variant or model,
