@@ -1,4 +1,4 @@
-"""Bad arguments to the ResNets fail early with a one-line error naming them.
+"""Bad arguments to the nets and the factory fail early with a one-line error naming them.
 
 Each case asserts the exception type and, with `match`, that the message
 names the argument (or tensor) at fault, so the tests fail if a message stops
@@ -14,9 +14,13 @@ import pytest
 import tensorflow as tf
 import tf_slim as slim
 
+from nets import nets_factory
+from nets import registry
 from nets import resnet_utils
 from nets import resnet_v1
 from nets import resnet_v2
+from nets import resnext
+from nets import xception
 
 _VERSIONS = {
     'v1': (resnet_v1, resnet_v1.resnet_v1, resnet_v1.bottleneck,
@@ -200,3 +204,101 @@ def test_v1_depth_multiplier_must_be_positive(depth_multiplier):
 def test_v1_depth_multiplier_checked_by_every_depth(model):
   _raises(ValueError, r'depth_multiplier',
           lambda: model(_placeholder([1, 32, 32, 3]), depth_multiplier=0))
+
+
+# ------------------------------------------------------- ResNeXt cardinality
+
+
+@pytest.mark.parametrize('cardinality', [3, 5, 64])
+def test_resnext_cardinality_must_divide_the_width(cardinality):
+  # base_depth 8 at base_width 64 gives a width of 8 * cardinality; a
+  # bottleneck of width 8 cannot be split into 3, 5 or 64 groups.
+  message = _raises(
+      ValueError, r'cardinality %d does not divide the bottleneck width' %
+      cardinality,
+      lambda: resnext.bottleneck(_placeholder([1, 8, 8, 16]), 16, 8, 1,
+                                 cardinality=cardinality))
+  assert 'depth_bottleneck' in message
+  blocks = [resnet_utils.Block('block1', resnext.bottleneck,
+                               [(16, 8, 1, cardinality)])]
+  _raises(ValueError, r"block1.*cardinality %d does not divide" % cardinality,
+          lambda: resnext.resnext(_placeholder([1, 32, 32, 3]), blocks))
+
+
+@pytest.mark.parametrize('cardinality', [0, -4, 2.0, True, '32', None])
+def test_resnext_cardinality_must_be_a_positive_int(cardinality):
+  message = _raises(ValueError, r'cardinality must be a positive int',
+                    lambda: resnext.bottleneck(_placeholder([1, 8, 8, 16]),
+                                               16, 8, 1,
+                                               cardinality=cardinality))
+  assert repr(cardinality) in message
+  # resnext_block(cardinality=None) still fails with a bare TypeError: it
+  # multiplies by cardinality before checking it (reported, nets/resnext.py).
+  if cardinality is not None:
+    _raises(ValueError, r"resnext_block 'block1': cardinality must be",
+            lambda: resnext.resnext_block('block1', 8, 2, 1,
+                                          cardinality=cardinality))
+
+
+# --------------------------------------------------------------- Xception
+
+
+@pytest.mark.parametrize('module', [xception.xception_module,
+                                    xception.xception_keras_module])
+@pytest.mark.parametrize('skip', ['bogus', 'SUM', None])
+def test_xception_unknown_skip_connection_type(module, skip):
+  message = _raises(ValueError, r'skip_connection_type must be one of',
+                    lambda: module(_placeholder([1, 8, 8, 4]), [4, 4, 4],
+                                   skip, 1))
+  assert repr(skip) in message
+  for known in ('conv', 'sum', 'none'):
+    assert repr(known) in message
+
+
+def test_xception_unknown_skip_connection_type_in_a_block():
+  blocks = [xception.xception_block('entry_flow/block1', [4] * 3, 'add',
+                                    False, False, 1, 2)]
+  _raises(ValueError, r"skip_connection_type .*got 'add'",
+          lambda: xception.xception(_placeholder([1, 33, 33, 3]), blocks))
+
+
+@pytest.mark.parametrize('model', [xception.xception_41, xception.xception_65,
+                                   xception.xception_71])
+@pytest.mark.parametrize('multi_grid', [[1, 2], [1, 2, 4, 8], []])
+def test_xception_multi_grid_of_the_wrong_length(model, multi_grid):
+  message = _raises(ValueError, r'multi_grid must have three elements',
+                    lambda: model(_placeholder([1, 33, 33, 3]),
+                                  multi_grid=multi_grid))
+  assert repr(multi_grid) in message
+
+
+@pytest.mark.parametrize('model', [xception.xception_41, xception.xception_65,
+                                   xception.xception_71,
+                                   xception.xception_keras])
+@pytest.mark.parametrize('output_stride', [1, 3, 5, 7, 15, -2, 0])
+def test_xception_output_stride_must_be_even(model, output_stride):
+  # The root conv has stride 2: odd strides (and non-positive ones) cannot
+  # be reached.
+  message = _raises(ValueError, r'output_stride needs to be a multiple of 2',
+                    lambda: model(_placeholder([1, 33, 33, 3]),
+                                  output_stride=output_stride))
+  assert str(output_stride) in message
+
+
+@pytest.mark.parametrize('output_stride', ['16', 16.0, True])
+def test_xception_output_stride_must_be_an_int(output_stride):
+  _raises(TypeError, r'output_stride must be an int',
+          lambda: xception.xception_65(_placeholder([1, 33, 33, 3]),
+                                       output_stride=output_stride))
+
+
+# ------------------------------------------------------------ nets_factory
+
+
+@pytest.mark.parametrize('name', ['resnet_v3_50', 'ResNet_v2_50', '', None,
+                                  42, ('resnet_v2_50',)])
+def test_factory_unknown_name_lists_the_known_ones(name):
+  message = _raises(ValueError, r'Name of network unknown',
+                    lambda: nets_factory.get_network_fn(name, 10))
+  for known in registry.list_models():
+    assert known in message
