@@ -7,9 +7,10 @@
 
 Batch norm after every conv, projection shortcuts only where the depth
 changes, and, as in slim, the stride on the 3x3 conv of the LAST unit of a
-block (torchvision's and Keras' ResNet-50 put it elsewhere: see
-`resnet_v1_tv` and the conversion docs). slim's v1 checkpoints have 1000
-classes and expect "vgg" preprocessing.
+block. torchvision's and Keras' ResNet-50 put it elsewhere: the
+torchvision / Paddle layout is `nets.resnext.tv_resnet50/101/152` (see
+docs/conversion.md). slim's v1 checkpoints have 1000 classes and expect
+"vgg" preprocessing.
 
 Typical use:
 

@@ -1,4 +1,4 @@
-"""Bad arguments to the nets and the factory fail early with a one-line error naming them.
+"""Bad arguments to the nets and the factory: one-line errors naming them.
 
 Each case asserts the exception type and, with `match`, that the message
 names the argument (or tensor) at fault, so the tests fail if a message stops
