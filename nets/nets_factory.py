@@ -70,8 +70,10 @@ def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False):
     network_fn: `network_fn(images, **kwargs)` builds the network on images
       [batch, height, width, 3] under its arg scope, passing `kwargs` (e.g.
       `global_pool`, `output_stride`, `scope`) to the model function, and
-      returns `(net, end_points)`: logits [batch, num_classes] (or features)
-      and the end-point dict. It carries the model's `default_image_size`.
+      returns what the model returns, `(net, end_points)`: logits
+      [batch, num_classes] ([batch, 1, 1, num_classes] for DeepLab's
+      xception_41/65/71, as upstream), or the features, and the end-point
+      dict. It carries the model's `default_image_size`.
 
   Raises:
     ValueError: if network `name` is not recognized; the message lists the
