@@ -8,11 +8,14 @@
   convert SRC DST  any supported format to any other (see
                    docs/conversion.md), with a progress bar on stderr.
   verify SRC CONVERTED --model NAME
-                   builds the source model in its own framework (tf_keras or
-                   torch, when installed) from SRC and our network from the
-                   slim checkpoint CONVERTED, runs both on the same random
-                   images and reports the logit difference; exit status 1
-                   beyond the tolerance.
+                   builds the source model in its own framework (tf_keras,
+                   torch or paddle, when installed) from SRC and our network
+                   from the slim checkpoint CONVERTED, runs both on the same
+                   random images and reports the logit difference; exit
+                   status 1 beyond the tolerance.
+  Conversions print the input convention the weights expect ('tf', 'torch',
+  ...; nets.preprocessing) and record it in safetensors metadata or a
+  `<prefix>.slimnets.json` sidecar next to slim checkpoints.
 
 Typical use:
 
@@ -22,7 +25,7 @@ Typical use:
    slimnets diff resnet_v2_50.ckpt other.npz
 
 Each `add_*_parser(subparsers)` follows nets/cli.py's subcommand protocol;
-`add_parsers` adds all four. Nothing here imports TensorFlow at import time.
+`add_parsers`, registered in nets/cli.py's `_SUBCOMMANDS`, adds all four. Nothing here imports TensorFlow at import time.
 """
 
 import argparse
@@ -84,13 +87,12 @@ def add_inspect_parser(subparsers):
 
 
 def _match(reader):
-  """(model, classes) the reader matches, or (None, reason)."""
+  """The plan of converting `reader` to slim names, or (None, reason)."""
   from checkpoints_tools import convert  # pylint: disable=g-import-not-at-top
   try:
-    plan = convert.plan(reader)
+    return convert.plan(reader), None
   except ValueError as error:
     return None, ' '.join(str(error).split())
-  return plan['model'], plan['src_classes']
 
 
 def _run_inspect(args):
@@ -120,12 +122,16 @@ def _run_inspect(args):
     skipped = getattr(reader, 'skipped', ())
     if skipped:
       print('not model tensors: %s' % ', '.join(skipped))
-    model, detail = _match(reader)
-    if model:
-      print('model:      %s (%s)' % (model, '%d classes' % detail
-                                     if detail else 'no logits'))
+    plan, reason = _match(reader)
+    if plan:
+      print('model:      %s (%s)' % (plan['model'],
+                                     '%d classes' % plan['src_classes']
+                                     if plan['src_classes'] else 'no logits'))
+      print('preprocessing: %s' % next(
+          m for m in plan['messages']
+          if m.startswith('preprocessing: '))[len('preprocessing: '):])
     else:
-      print('model:      no registered model matches (%s)' % detail)
+      print('model:      no registered model matches (%s)' % reason)
   return 0
 
 
@@ -238,10 +244,11 @@ def _run_convert(args):
       progress=not args.quiet)
   for message in summary['messages']:
     print(message)
-  print('%s (%s) -> %s (%s): %s, %d tensors, %s parameters' % (
-      args.src, summary['format'], args.dst, summary['dst_format'],
-      summary['model'], summary['tensors'],
-      format(summary['parameters'], ',')))
+  print('%s (%s) -> %s (%s): %s, %d tensors, %s parameters, expects %r '
+        'preprocessing' % (
+            args.src, summary['format'], args.dst, summary['dst_format'],
+            summary['model'], summary['tensors'],
+            format(summary['parameters'], ','), summary['preprocessing']))
   return 0
 
 
@@ -252,7 +259,8 @@ def add_verify_parser(subparsers):
   parser = subparsers.add_parser(
       'verify', help='compare a converted checkpoint with its source model',
       description='Builds the source model in its framework (tf_keras for '
-      'Keras .h5, torch/torchvision for .safetensors/.pt, when installed) '
+      'Keras .h5, torch/torchvision for .safetensors/.pt, paddle for '
+      '.pdparams, each in a child process where needed, when installed) '
       'with the weights of SRC, and our network (or the variant that '
       'reproduces the source, e.g. keras_resnet_v2_50) restored from the '
       'slim checkpoint CONVERTED; feeds both the same random images and '
@@ -294,7 +302,7 @@ def _run_verify(args):
 
 
 def main(argv=None):
-  """`python -m checkpoints_tools.cli ...` until nets/cli.py registers us."""
+  """`python -m checkpoints_tools.cli ...`: the same as `slimnets ...`."""
   from nets import cli  # pylint: disable=g-import-not-at-top
   parser = argparse.ArgumentParser(prog='slimnets')
   subparsers = parser.add_subparsers(dest='command', metavar='COMMAND')

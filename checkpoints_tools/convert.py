@@ -17,6 +17,15 @@ asks for the other ImageNet convention: 1000 -> 1001 adds slim's background
 class 0 (zero weights, bias `transforms.BACKGROUND_BIAS`), 1001 -> 1000
 drops it.
 
+Preprocessing: converted weights still expect their source's input
+convention (a `nets.preprocessing.CONVENTIONS` name: Keras ResNetV2 and
+Xception 'tf', Keras ResNet v1 'caffe', torchvision and Paddle 'torch', slim
+resnet_v2 'inception'...; `mappings.preprocessing`), or the one recorded in
+the source's metadata. The converter prints it and records it where the
+output format has a place: safetensors metadata, and a
+`<prefix>.slimnets.json` sidecar next to slim checkpoints (which
+`slimnets extract --checkpoint` uses as its default preprocessing).
+
 Typical use:
 
    from checkpoints_tools import convert
@@ -153,7 +162,7 @@ def plan(reader, model=None, dst_naming='slim', exclude=None, renames=(),
   Returns:
     A dict with 'model', 'src_table', 'dst_table', 'steps' (a list of
     (dst key, src key, src row, dst row, dst shape) in destination order),
-    'src_classes', 'dst_classes' and 'messages'.
+    'src_classes', 'dst_classes', 'preprocessing' and 'messages'.
 
   Raises:
     ConversionError: unmapped, missing or mis-shaped tensors, an unknown
@@ -236,17 +245,45 @@ def plan(reader, model=None, dst_naming='slim', exclude=None, renames=(),
     if table.bn_epsilon is not None:
       messages.append('batch-norm epsilon of %s: %g' %
                       (table.source_model, table.bn_epsilon))
+  convention, origin = _preprocessing(reader, src_table)
+  messages.append('preprocessing: %s (%s)' % (convention, origin))
   skipped = getattr(reader, 'skipped', ())
   if skipped:
     messages.append('not model tensors, left out: %s' % ', '.join(skipped))
   return {
       'model': model,
+      'preprocessing': convention,
       'src_table': src_table,
       'dst_table': dst_table,
       'steps': steps,
       'src_classes': src_classes,
       'dst_classes': dst_classes,
       'messages': messages,
+  }
+
+
+def _preprocessing(reader, table):
+  """(convention the source weights expect, where that comes from)."""
+  from nets import preprocessing  # pylint: disable=g-import-not-at-top
+  recorded = getattr(reader, 'metadata', None) or {}
+  convention = recorded.get('preprocessing')
+  if convention in preprocessing.CONVENTIONS:
+    return convention, 'recorded in the source'
+  return mappings.preprocessing(table), 'what %s weights expect' % (
+      table.source_model or table.model)
+
+
+# Output formats with a place for metadata (see the module docstring).
+_METADATA_FORMATS = ('slim', 'safetensors')
+
+
+def _metadata(steps, src_format):
+  return {
+      'model': steps['model'],
+      'preprocessing': steps['preprocessing'],
+      'classes': str(steps['dst_classes']),
+      'converted_from': '%s (%s)' % (
+          steps['src_table'].source_model or steps['model'], src_format),
   }
 
 
@@ -284,7 +321,8 @@ def convert(src, dst, src_format=None, dst_format=None, model=None,
 
   Returns:
     A dict: 'model', 'format' (source), 'dst_format', 'tensors',
-    'parameters', 'src_classes', 'dst_classes', 'messages'.
+    'parameters', 'src_classes', 'dst_classes', 'preprocessing' (the input
+    convention the weights expect), 'messages'.
 
   Raises:
     ConversionError / formats.FormatError: bad input (nothing written).
@@ -305,8 +343,15 @@ def convert(src, dst, src_format=None, dst_format=None, model=None,
       from tqdm import tqdm  # pylint: disable=g-import-not-at-top
       bar = tqdm(total=len(steps['steps']), unit='tensor', file=sys.stderr,
                  desc='%s -> %s' % (reader.format, dst_format))
+    writer_kwargs = {}
+    if dst_format in _METADATA_FORMATS:
+      metadata = _metadata(steps, reader.format)
+      if dst_format == 'safetensors':
+        metadata['format'] = 'np'
+      writer_kwargs['metadata'] = metadata
     try:
-      with formats.open_writer(dst, dst_format, force=force) as writer:
+      with formats.open_writer(dst, dst_format, force=force,
+                               **writer_kwargs) as writer:
         for dst_key, src_key, src_row, dst_row, dst_shape in steps['steps']:
           array = _to_slim(reader.get(src_key), src_row, dst_row,
                            steps['src_classes'], steps['dst_classes'])
@@ -330,5 +375,6 @@ def convert(src, dst, src_format=None, dst_format=None, model=None,
       'parameters': parameters,
       'src_classes': steps['src_classes'],
       'dst_classes': steps['dst_classes'],
+      'preprocessing': steps['preprocessing'],
       'messages': steps['messages'],
   }

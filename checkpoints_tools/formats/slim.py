@@ -10,9 +10,16 @@ The result restores with `tf.compat.v1.train.Saver` and reads with
 Bookkeeping entries that are not model tensors (`global_step`,
 `_CHECKPOINTABLE_OBJECT_GRAPH`) are listed in `Reader.skipped` and left out
 of `keys()`.
+
+Metadata (e.g. the converter's `{'model', 'preprocessing', ...}`) has no
+place in a TF checkpoint: it goes to a JSON sidecar `<prefix>.slimnets.json`
+(`SIDECAR_SUFFIX`), moved into place with the data files, before the index,
+so a checkpoint never appears with a stale or missing sidecar. Readers
+expose it as `Reader.metadata` ({} without a sidecar).
 """
 
 import glob
+import json
 import os
 import shutil
 import tempfile
@@ -22,6 +29,28 @@ import numpy as np
 from checkpoints_tools import formats
 
 BOOKKEEPING = ('global_step', '_CHECKPOINTABLE_OBJECT_GRAPH')
+# nets/extract.py reads the same sidecar (default preprocessing).
+SIDECAR_SUFFIX = '.slimnets.json'
+
+
+def read_sidecar(prefix):
+  """The metadata dict of `<prefix>.slimnets.json`, or {} without one.
+
+  Raises:
+    formats.FormatError: a sidecar that is not a JSON object.
+  """
+  path = prefix + SIDECAR_SUFFIX
+  if not os.path.exists(path):
+    return {}
+  try:
+    with open(path) as f:
+      data = json.load(f)
+  except (OSError, ValueError) as error:
+    raise formats.FormatError('%s: unreadable sidecar (%s)' %
+                              (path, _one_line(error))) from None
+  if not isinstance(data, dict):
+    raise formats.FormatError('%s: not a JSON object' % path)
+  return data
 
 
 def _tf():
@@ -66,6 +95,7 @@ class Reader(formats.Reader):
                     if k not in BOOKKEEPING}
     self._dtypes = {k: np.dtype(dtypes[k].as_numpy_dtype)
                     for k in self._shapes}
+    self.metadata = read_sidecar(self.prefix)
 
   def keys(self):
     return sorted(self._shapes)
@@ -96,9 +126,10 @@ class Writer(formats.Writer):
 
   format = 'slim'
 
-  def __init__(self, path, force=False, chunk_bytes=16 << 20):
+  def __init__(self, path, force=False, chunk_bytes=16 << 20, metadata=None):
     super().__init__(path, force)
     self._chunk_bytes = chunk_bytes
+    self._metadata = dict(metadata) if metadata else None
     self._tmp_dir = tempfile.mkdtemp(prefix='.slim_ckpt_', dir=os.path.dirname(
         os.path.abspath(path)))
     self._shards = []
@@ -138,6 +169,11 @@ class Writer(formats.Writer):
       tf.raw_ops.MergeV2Checkpoints(checkpoint_prefixes=self._shards,
                                     destination_prefix=self.tmp_path,
                                     delete_old_dirs=False)
+    if self._metadata is not None:
+      # Named like the data files, so _commit moves it with them.
+      with open(self.tmp_path + SIDECAR_SUFFIX, 'w') as f:
+        json.dump(self._metadata, f, indent=1, sort_keys=True)
+        f.write('\n')
 
   def _tmp_files(self):
     return sorted(glob.glob(glob.escape(self.tmp_path) + '.*'))
@@ -152,6 +188,9 @@ class Writer(formats.Writer):
         continue
       os.replace(tmp, final)
       old_data.discard(final)
+    if self._metadata is None and os.path.exists(self.path + SIDECAR_SUFFIX):
+      # A replaced checkpoint's sidecar would describe other weights.
+      os.remove(self.path + SIDECAR_SUFFIX)
     # The index last: it is what makes the prefix a checkpoint.
     os.replace(*index)
     for stale in old_data:

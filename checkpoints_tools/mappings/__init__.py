@@ -162,6 +162,36 @@ def models(naming=None):
   return sorted({m for m, n in _builders() if naming in (None, n)})
 
 
+# The input convention (a `nets.preprocessing.CONVENTIONS` name) that the
+# weights of each source framework's models expect, by `Table.source_model`.
+# Slim-named and slim-torch files expect their registered model's.
+_SOURCE_PREPROCESSING = (
+    (r'^tf_keras\.applications\.ResNet\d+V2$', 'tf'),
+    (r'^tf_keras\.applications\.ResNet\d+$', 'caffe'),
+    (r'^tf_keras\.applications\.Xception$', 'tf'),
+    # keras-applications' ResNeXt preprocess_input uses mode='torch'.
+    (r'^keras_applications\.resnext\.', 'torch'),
+    (r'^torchvision\.models\.', 'torch'),
+    (r'^paddle\.vision\.models\.', 'torch'),
+)
+
+
+def preprocessing(table):
+  """The input convention the weights named by `table` expect.
+
+  Returns:
+    A `nets.preprocessing.CONVENTIONS` name: the source framework's for
+    its models (Keras ResNetV2 and Xception 'tf', Keras ResNet v1 'caffe',
+    torchvision, Paddle and keras-applications ResNeXt 'torch'), else the
+    registered model's (slim resnet_v2 'inception', resnet_v1 'vgg').
+  """
+  for pattern, convention in _SOURCE_PREPROCESSING:
+    if re.match(pattern, table.source_model or ''):
+      return convention
+  from nets import registry  # pylint: disable=g-import-not-at-top
+  return registry.get_model(table.model).preprocessing
+
+
 def has_table(model, naming):
   return (model, naming) in _builders()
 
