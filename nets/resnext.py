@@ -316,10 +316,19 @@ def resnext_block(scope, base_depth, num_units, stride, cardinality=1,
     A `resnet_utils.Block`.
 
   Raises:
-    ValueError: if the resulting width is not divisible by `cardinality`.
+    ValueError: if `cardinality` is not a positive int or the width per
+      group, `int(base_depth * base_width / 64)`, is zero.
   """
-  width = int(base_depth * (base_width / 64.0)) * cardinality
-  _check_cardinality(cardinality, width, "resnext_block '%s'" % scope)
+  where = "resnext_block '%s'" % scope
+  # Checked before the multiplication so that a bad value is named, not
+  # turned into a TypeError of the arithmetic.
+  _check_cardinality(cardinality, cardinality, where)
+  width_per_group = int(base_depth * (base_width / 64.0))
+  if width_per_group < 1:
+    raise ValueError(
+        '%s: base_depth %r * base_width %r / 64 leaves no channels per group'
+        % (where, base_depth, base_width))
+  width = width_per_group * cardinality
   unit = {
       'depth': base_depth * 4,
       'depth_bottleneck': width,

@@ -232,12 +232,16 @@ def test_resnext_cardinality_must_be_a_positive_int(cardinality):
                                                16, 8, 1,
                                                cardinality=cardinality))
   assert repr(cardinality) in message
-  # resnext_block(cardinality=None) still fails with a bare TypeError: it
-  # multiplies by cardinality before checking it (reported, nets/resnext.py).
-  if cardinality is not None:
-    _raises(ValueError, r"resnext_block 'block1': cardinality must be",
-            lambda: resnext.resnext_block('block1', 8, 2, 1,
-                                          cardinality=cardinality))
+  _raises(ValueError, r"resnext_block 'block1': cardinality must be",
+          lambda: resnext.resnext_block('block1', 8, 2, 1,
+                                        cardinality=cardinality))
+
+
+def test_resnext_block_with_no_channels_per_group():
+  _raises(ValueError, r"resnext_block 'block1': base_depth 1 \* base_width "
+          r"4 / 64 leaves no channels per group",
+          lambda: resnext.resnext_block('block1', 1, 2, 1, cardinality=32,
+                                        base_width=4))
 
 
 # --------------------------------------------------------------- Xception
