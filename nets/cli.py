@@ -16,6 +16,7 @@ Typical use:
    slimnets list 'resnet_v2*' --no-params
    slimnets summary resnet_v2_50
    slimnets summary resnet_v1_101 --image-size 321 --output-stride 16
+   slimnets summary resnet_v2_50 --data-format NCHW
 
 Each subcommand is found through `_SUBCOMMANDS`, a table of
 "module:function" references to an `add_parser(subparsers)` function that
@@ -140,8 +141,12 @@ def _model_info(name):
     raise CommandError(error) from None
 
 
-def _build(name, image_size, num_classes, batch_size=1, **kwargs):
+def _build(name, image_size, num_classes, batch_size=1, data_format='NHWC',
+           **kwargs):
   """Builds `name` in a new graph, in inference mode, under its arg scope.
+
+  With data_format 'NCHW' the network is built channels-first (see
+  `nets.runtime.data_format_scope`); the input stays NHWC.
 
   Returns:
     (graph, net, end_points).
@@ -151,6 +156,7 @@ def _build(name, image_size, num_classes, batch_size=1, **kwargs):
   """
   tf = _quiet_tensorflow()
   from nets import nets_factory  # pylint: disable=g-import-not-at-top
+  from nets import runtime  # pylint: disable=g-import-not-at-top
   graph = tf.Graph()
   with graph.as_default():
     network_fn = nets_factory.get_network_fn(name, num_classes=num_classes,
@@ -158,7 +164,8 @@ def _build(name, image_size, num_classes, batch_size=1, **kwargs):
     images = tf.compat.v1.placeholder(
         tf.float32, [batch_size, image_size, image_size, 3], name='images')
     try:
-      net, end_points = network_fn(images, **kwargs)
+      with runtime.data_format_scope(data_format):
+        net, end_points = network_fn(images, **kwargs)
     except (ValueError, TypeError) as error:
       raise CommandError('%s: %s' % (name, _one_line(error))) from None
   return graph, net, end_points
@@ -257,6 +264,11 @@ Multiply-adds count every Conv2D, DepthwiseConv2dNative and MatMul op of the
 graph, per image: output elements x kernel height x width x input channels
 per group (Conv2D), x kernel height x width (depthwise), x inner dimension
 (MatMul). Batch norm, biases, activations and pooling are not counted.
+
+--data-format NCHW builds the network channels-first, as a GPU would run it:
+the shapes shown are then the end points' real NCHW shapes ([batch, channels,
+height, width]); the input is still NHWC images, transposed once at the
+network's entry. Parameters and multiply-adds are the same in both layouts.
 """
 
 
@@ -278,6 +290,9 @@ def _add_summary_parser(subparsers):
   parser.add_argument('--batch-size', type=_int, default=1,
                       help='batch size of the shapes shown (default 1); '
                       'multiply-adds are per image')
+  parser.add_argument('--data-format', default='NHWC', metavar='{NHWC,NCHW}',
+                      help='layout to build the network in; shapes are shown '
+                      'in that layout (default NHWC)')
   parser.set_defaults(run=_run_summary)
 
 
@@ -351,11 +366,14 @@ def _run_summary(args):
   if num_classes < 0:
     raise CommandError('--num-classes must be 0 or more, got %d' %
                        num_classes)
+  if args.data_format not in ('NHWC', 'NCHW'):
+    raise CommandError("--data-format must be 'NHWC' or 'NCHW', got %r" %
+                       args.data_format)
   kwargs = {}
   if args.output_stride is not None:
     kwargs['output_stride'] = args.output_stride
   graph, net, end_points = _build(info.name, image_size, num_classes,
-                                  args.batch_size, **kwargs)
+                                  args.batch_size, args.data_format, **kwargs)
   for end_point, tensor in end_points.items():
     if 0 in (tensor.shape.as_list() if tensor.shape.rank else []):
       raise CommandError('%s: --image-size %d is too small: end point %s is '
@@ -381,10 +399,12 @@ def _run_summary(args):
                    widths[2], 'Params')
   trainable_total = sum(_variable_size(v) for v in trainable)
   other_total = sum(_variable_size(v) for v in all_variables) - trainable_total
-  print('%s: %dx%d input, batch %d, %s%s' % (
+  print('%s: %dx%d input, batch %d, %s%s%s' % (
       info.name, image_size, image_size, args.batch_size,
       '%d classes' % num_classes if num_classes else 'no logits',
-      ', output_stride %d' % args.output_stride if args.output_stride else ''))
+      ', output_stride %d' % args.output_stride if args.output_stride else '',
+      ', NCHW (shapes [batch,channels,height,width])'
+      if args.data_format == 'NCHW' else ''))
   print(header)
   print('-' * len(header))
   for row in rows:

@@ -27,6 +27,12 @@ memory, but spatial features take twice their size on disk for a moment).
 Nothing is left behind on failure; an existing OUT is refused without
 --force.
 
+--precision bfloat16 runs the network through TensorFlow's oneDNN
+auto-mixed-precision rewrite (CPUs with AMX / AVX-512-BF16; float16 is for
+NVIDIA GPUs), --data-format NCHW runs it channels-first (the fast layout on
+GPUs); see `nets.runtime`. The weights, checkpoints and stored features
+(float32, NHWC) are the same either way.
+
 An image that cannot be read or decoded is reported on stderr (path and
 reason) and skipped; the summary counts them. With --strict the first one
 stops the run with exit status 1 and no output.
@@ -44,6 +50,7 @@ Typical use:
        -o feats.npz
    slimnets extract resnet_v1_50 --checkpoint ckpt/ a.jpg b.png \\
        -o feats.safetensors --endpoints 'block*' --pool --output-stride 16
+   slimnets extract resnet_v2_50 photos/ -o feats.npz --precision bfloat16
 
 From Python: `extract(model, paths, output, ...)` returns the summary dict.
 """
@@ -328,7 +335,8 @@ def _op_error_reason(error):
 
 
 def build_pipeline(paths, model, endpoints=None, batch_size=32,
-                   image_size=None, output_stride=None, pool=False):
+                   image_size=None, output_stride=None, pool=False,
+                   data_format='NHWC'):
   """Builds the reading, preprocessing and network graph (current graph).
 
   Args:
@@ -339,6 +347,8 @@ def build_pipeline(paths, model, endpoints=None, batch_size=32,
     image_size: network input size (default: the model's).
     output_stride: None or e.g. 8 / 16 (dense features).
     pool: average every selected spatial end point over height and width.
+    data_format: 'NHWC' or 'NCHW', the layout the network runs in (see
+      `nets.runtime.data_format_scope`). Outputs are NHWC either way.
 
   Returns:
     dict with 'index' (int32 [b], the row of `paths` of each image),
@@ -349,6 +359,7 @@ def build_pipeline(paths, model, endpoints=None, batch_size=32,
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from nets import features  # pylint: disable=import-outside-toplevel
   from nets import preprocessing  # pylint: disable=import-outside-toplevel
+  from nets import runtime  # pylint: disable=import-outside-toplevel
   preprocess = preprocessing.for_model(model, image_size)
 
   def load(index, path):
@@ -365,15 +376,23 @@ def build_pipeline(paths, model, endpoints=None, batch_size=32,
   dataset = dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
   index, images = tf.compat.v1.data.make_one_shot_iterator(
       dataset).get_next()
-  tensors, info = features.extract_features(
-      images, model, list(endpoints or DEFAULT_ENDPOINTS),
-      output_stride=output_stride, is_training=False, as_dict=True)
+  selected = list(endpoints or DEFAULT_ENDPOINTS)
+  # Channels and strides come from the NHWC probe, outside the layout scope
+  # (the probe reads shapes as NHWC).
+  info = features.feature_info(model, selected, output_stride=output_stride)
+  with runtime.data_format_scope(data_format):
+    _, end_points = features.build_end_points(
+        images, model, output_stride=output_stride, is_training=False)
+  spatial_axes = [2, 3] if data_format == 'NCHW' else [1, 2]
   outputs = {}
   for item in info:
-    tensor = tensors[item.name]
+    tensor = end_points[item.name]
     if tensor.shape.rank == 4 and (pool or item.stride is None):
       # Pooled vectors are stored [N, C], not [N, 1, 1, C].
-      tensor = tf.reduce_mean(tensor, [1, 2])
+      tensor = tf.reduce_mean(tensor, spatial_axes)
+    elif tensor.shape.rank == 4 and data_format == 'NCHW':
+      # Stored NHWC whatever the layout, so files interchange.
+      tensor = tf.transpose(tensor, [0, 2, 3, 1])
     outputs[item.name] = tensor
   check_path = tf.compat.v1.placeholder(tf.string, [], name='check_path')
   check = preprocess(tf.io.decode_image(tf.io.read_file(check_path),
@@ -387,7 +406,7 @@ def build_pipeline(paths, model, endpoints=None, batch_size=32,
 def extract(model, paths, output, endpoints=None, checkpoint=None,
             batch_size=32, image_size=None, output_stride=None, pool=False,
             strict=False, force=False, shard_size=None, progress=True,
-            log=None):
+            log=None, precision='float32', data_format='NHWC', config=None):
   """Extracts features of image files into `output` (see module docstring).
 
   Args:
@@ -405,11 +424,19 @@ def extract(model, paths, output, endpoints=None, checkpoint=None,
     shard_size: write .npz shards of this many images.
     progress: show a tqdm bar on stderr.
     log: stream for the skipped-image reports (default stderr).
+    precision: 'float32', 'bfloat16' (oneDNN auto mixed precision, CPU) or
+      'float16' (GPU only); see `nets.runtime.session_config`. The stored
+      features are float32 either way.
+    data_format: 'NHWC' (default) or 'NCHW' (the fast layout on NVIDIA
+      GPUs); the stored features are NHWC either way.
+    config: a `tf.compat.v1.ConfigProto` the precision settings are merged
+      into (it is not modified).
 
   Returns:
     A summary dict: model, images, skipped (list of (path, reason)),
     seconds (extraction loop), build_seconds, images_per_second, outputs
-    (files written), info (FeatureInfo list), stored shapes per key.
+    (files written), info (FeatureInfo list), stored shapes per key,
+    precision and data_format.
 
   Raises:
     ExtractError: bad arguments, checkpoint mismatch, existing output, or
@@ -418,12 +445,17 @@ def extract(model, paths, output, endpoints=None, checkpoint=None,
   """
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from nets import registry  # pylint: disable=import-outside-toplevel
+  from nets import runtime  # pylint: disable=import-outside-toplevel
   log = log or sys.stderr
   start = time.time()
   try:
     registry.get_model(model)
+    session_config = runtime.session_config(precision, config=config)
   except ValueError as error:
     raise ExtractError(_one_line(error)) from None
+  if data_format not in runtime.DATA_FORMATS:
+    raise ExtractError("data_format must be 'NHWC' or 'NCHW', got %r" %
+                       (data_format,))
   for value, what in ((batch_size, 'batch size'), (image_size, 'image size'),
                       (shard_size, 'shard size')):
     if value is not None and value < 1:
@@ -449,7 +481,7 @@ def extract(model, paths, output, endpoints=None, checkpoint=None,
   with graph.as_default():
     try:
       pipe = build_pipeline(files, model, endpoints, batch_size, image_size,
-                            output_stride, pool)
+                            output_stride, pool, data_format)
     except (ValueError, TypeError) as error:
       raise ExtractError('%s: %s' % (model, _one_line(error))) from None
     variables = graph.get_collection(
@@ -464,12 +496,13 @@ def extract(model, paths, output, endpoints=None, checkpoint=None,
   keys = list(pipe['outputs'])
   metadata = {'model': model, 'image_size': str(pipe['image_size']),
               'preprocessing': pipe['convention'],
-              'checkpoint': checkpoint or '(random weights)'}
+              'checkpoint': checkpoint or '(random weights)',
+              'precision': precision, 'data_format': data_format}
   writer = _Writer(output, keys, shard_size, metadata)
   skipped = []
   bar = None
   try:
-    with tf.compat.v1.Session(graph=graph) as sess:
+    with tf.compat.v1.Session(graph=graph, config=session_config) as sess:
       if checkpoint:
         saver.restore(sess, checkpoint)
       else:
@@ -525,6 +558,7 @@ def extract(model, paths, output, endpoints=None, checkpoint=None,
       'shapes': {k: (writer.rows,) + tuple(writer.row_shapes[k])
                  for k in keys},
       'image_size': pipe['image_size'],
+      'precision': precision, 'data_format': data_format,
   }
 
 
@@ -568,10 +602,14 @@ def format_info_table(info, image_size, stored_shapes=None):
 
 def _print_summary(summary, out):
   skipped = len(summary['skipped'])
+  modes = [mode for mode, default in ((summary.get('precision'), 'float32'),
+                                      (summary.get('data_format'), 'NHWC'))
+           if mode and mode != default]
   print('%d images, %d skipped, %.1f s (+ %.1f s graph and weights), '
-        '%.1f images/s -> %s' % (
+        '%.1f images/s%s -> %s' % (
             summary['images'], skipped, summary['seconds'],
             summary['build_seconds'], summary['images_per_second'],
+            ' (%s)' % ', '.join(modes) if modes else '',
             ', '.join(summary['outputs'])), file=out)
 
 
@@ -583,6 +621,26 @@ def _int(text):
     return int(text)
   except ValueError:
     raise argparse.ArgumentTypeError('invalid int value: %r' % text) from None
+
+
+def add_runtime_arguments(parser, layout_only=False):
+  """Adds --precision (unless `layout_only`) and --data-format to `parser`.
+
+  Values are checked by `nets.runtime`, not argparse, so a bad one is a
+  one-line error (exit 2) like every other bad input.
+  """
+  if not layout_only:
+    parser.add_argument(
+        '--precision', default='float32',
+        metavar='{float32,bfloat16,float16}',
+        help='bfloat16: TensorFlow\'s oneDNN auto mixed precision on CPUs '
+        '(fastest with AMX / AVX-512-BF16); float16: CUDA auto mixed '
+        'precision, GPU only. Variables and stored features stay float32 '
+        '(default float32)')
+  parser.add_argument(
+      '--data-format', default='NHWC', metavar='{NHWC,NCHW}',
+      help='layout the network runs in: NCHW is the fast one on NVIDIA GPUs, '
+      'same variables as NHWC (default NHWC)')
 
 
 def add_parser(subparsers):
@@ -621,6 +679,7 @@ def add_parser(subparsers):
                       help='replace an existing output')
   parser.add_argument('--no-progress', action='store_true',
                       help='no progress bar')
+  add_runtime_arguments(parser)
   parser.set_defaults(run=run)
 
 
@@ -643,6 +702,7 @@ def add_demo_parser(subparsers):
                       help='replace an existing -o output')
   parser.add_argument('--no-progress', action='store_true',
                       help='no progress bar')
+  add_runtime_arguments(parser)
   parser.set_defaults(run=run_demo)
 
 
@@ -658,20 +718,24 @@ def run(args):
           file=sys.stderr)
     demo_args = argparse.Namespace(output=args.output, num_images=8,
                                    force=args.force,
-                                   no_progress=args.no_progress)
+                                   no_progress=args.no_progress,
+                                   precision=args.precision,
+                                   data_format=args.data_format)
     return run_demo(demo_args)
   if not args.images:
     raise _command_error('no IMAGES given (files or folders)')
   if not args.output:
     raise _command_error('-o/--output is required (.npz or .safetensors)')
   _quiet_tensorflow()
+  _check_runtime_arguments(args)
   try:
     summary = extract(
         args.model, args.images, args.output, endpoints=args.endpoints,
         checkpoint=args.checkpoint, batch_size=args.batch_size,
         image_size=args.image_size, output_stride=args.output_stride,
         pool=args.pool, strict=args.strict, force=args.force,
-        shard_size=args.shard_size, progress=not args.no_progress)
+        shard_size=args.shard_size, progress=not args.no_progress,
+        precision=args.precision, data_format=args.data_format)
   except ExtractError as error:
     raise _command_error(error) from None
   except ImageError as error:
@@ -690,6 +754,18 @@ def _quiet_tensorflow():
   return cli._quiet_tensorflow()  # pylint: disable=protected-access
 
 
+def _check_runtime_arguments(args):
+  """Raises CommandError for a bad --precision or --data-format."""
+  from nets import runtime  # pylint: disable=import-outside-toplevel
+  try:
+    runtime.session_config(args.precision)
+  except ValueError as error:
+    raise _command_error(error) from None
+  if args.data_format not in runtime.DATA_FORMATS:
+    raise _command_error("--data-format must be 'NHWC' or 'NCHW', got %r" %
+                         (args.data_format,))
+
+
 def run_demo(args):
   """Runs `slimnets demo`; returns the exit status."""
   from nets import _sample_images  # pylint: disable=import-outside-toplevel
@@ -699,6 +775,7 @@ def run_demo(args):
   if args.num_images < 1:
     raise _command_error('--num-images must be at least 1, got %d' %
                          args.num_images)
+  _check_runtime_arguments(args)
   folder = tempfile.mkdtemp(prefix='slimnets-demo-')
   try:
     _sample_images.write_sample_images(folder, args.num_images)
@@ -715,7 +792,9 @@ def run_demo(args):
     try:
       summary = extract(DEMO_MODEL, [folder], output,
                         batch_size=min(8, args.num_images), force=force,
-                        progress=not args.no_progress)
+                        progress=not args.no_progress,
+                        precision=args.precision,
+                        data_format=args.data_format)
     except ExtractError as error:
       raise _command_error(error) from None
   finally:

@@ -249,6 +249,9 @@ def test_multiply_adds_of_grouped_depthwise_and_matmul():
     (('summary', 'resnet_v2_50', '--output-stride', '6'), 'multiple of 4'),
     (('summary', 'resnet_v2_50', '--image-size', '0'), '--image-size'),
     (('list', 'resnet_v3*'), 'no model matches'),
+    (('summary', 'resnet_v2_50', '--data-format', 'NWHC'), '--data-format'),
+    (('extract', 'resnet_v2_50', 'x.jpg', '-o', 'x.npz', '--precision',
+      'int8'), 'precision must be one of float32, bfloat16, float16'),
 ])
 def test_bad_input_is_one_line(args, message):
   result = _run(*args)
@@ -261,3 +264,42 @@ def test_bad_input_is_one_line(args, message):
   if 'resnet_v3' in args[1]:
     for name in registry.list_models():
       assert name in lines[0]
+
+
+def test_float16_on_a_cpu_exits_2_with_one_line():
+  if tf.config.list_physical_devices('GPU'):
+    pytest.skip('float16 is valid with a GPU')
+  for args in (('extract', 'resnet_v2_50', 'x.jpg', '-o', 'x.npz'),
+               ('demo', '-o', 'x.npz')):
+    result = _run(*(args + ('--precision', 'float16')))
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith('slimnets %s: error: ' % args[0])
+    assert 'float16' in lines[0] and 'GPU' in lines[0]
+  assert not os.path.exists(os.path.join(_ROOT, 'x.npz'))
+
+
+def test_summary_nchw_same_parameters_and_multiply_adds():
+  # One row per end point in both layouts, each NCHW shape the NHWC one
+  # transposed; parameters, per row and in total, and multiply-adds equal.
+  summaries = {}
+  for data_format in ('NHWC', 'NCHW'):
+    result = _run('summary', 'resnet_v1_50', '--image-size', '64',
+                  '--batch-size', '2', '--data-format', data_format)
+    assert result.returncode == 0, result.stderr
+    summaries[data_format] = _summary_rows(result.stdout)
+  (nhwc_rows, nhwc_totals), (nchw_rows, nchw_totals) = (
+      summaries['NHWC'], summaries['NCHW'])
+  assert [r[0] for r in nchw_rows] == [r[0] for r in nhwc_rows]
+  assert [r[2] for r in nchw_rows] == [r[2] for r in nhwc_rows]
+  for nhwc, nchw in zip(nhwc_rows, nchw_rows):
+    if nhwc[1] and nhwc[1].count(',') == 3:
+      batch, height, width, channels = nhwc[1][1:-1].split(',')
+      assert nchw[1] == '[%s]' % ','.join((batch, channels, height, width))
+    else:
+      assert nchw[1] == nhwc[1], nhwc[0]
+  assert nhwc_rows[-1][1] == '[2,1000]'
+  for total in ('Trainable parameters', 'Non-trainable parameters',
+                'Multiply-adds per image', 'Output shape'):
+    assert nchw_totals[total] == nhwc_totals[total], total
