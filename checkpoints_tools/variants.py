@@ -4,7 +4,8 @@ Converted weights keep the slim variable names, so they restore into the
 registered model; where the source framework's architecture differs in a
 weight-free detail, the variant here rebuilds the network with that detail,
 from the public pieces of `nets`, so the converted checkpoint gives the
-source's outputs.
+source's outputs. Keras' ResNet v1 also has weights slim's resnet_v1 lacks
+(conv biases): its variant is a model of its own, with its own tables.
 
 - `keras_resnet_v2_50/101/152`: tf_keras.applications ResNet50V2/101V2/152V2.
   Same variables as `nets.resnet_v2.resnet_v2_50/101/152`; pool1 zero-pads one
@@ -41,6 +42,11 @@ Typical use:
      logits, end_points = variants.keras_resnet_v2_50(images, 1000,
                                                       is_training=False)
    saver.restore(sess, 'converted_from_keras.ckpt')
+
+   # tf_keras ResNet50 (v1), converted with `slimnets convert resnet50.h5 r50`:
+   with slim.arg_scope(variants.arg_scope('keras_resnet_v1_50')):
+     logits, end_points = variants.keras_resnet_v1_50(images, 1000,
+                                                      is_training=False)
 """
 
 import contextlib
@@ -50,8 +56,8 @@ import tensorflow as tf
 import tf_slim as slim
 from tf_slim.layers import utils as slim_utils
 
-# conv2d_same builds its conv with nets' conv2d: its arg-scope key.
 from nets import _common  # pylint: disable=protected-access
+# conv2d_same builds its conv with nets' conv2d: its arg-scope key.
 from nets import _layers  # pylint: disable=protected-access
 from nets import resnet_utils
 from nets import resnet_v1
