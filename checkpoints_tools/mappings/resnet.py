@@ -159,10 +159,15 @@ def _head(model):
   return (model + '/logits/weights', model + '/logits/biases')
 
 
-def _slim_table(model, spec, scope=None):
+def _slim_table(model, spec, scope=None, source_model=None):
+  """Slim names of `model` (variable scope `scope`, default `model`).
+
+  `source_model`: for a model that is not registered (a variant), the model
+  its weights reproduce (e.g. for `mappings.preprocessing`).
+  """
   head = _head(scope or model)
   rows = [Row(name, name, 'identity', name in head) for name, _ in spec(1000)]
-  return Table(model, 'slim', rows, head=head)
+  return Table(model, 'slim', rows, head=head, source_model=source_model)
 
 
 def _slim_torch_table(model, spec):
@@ -396,8 +401,9 @@ def _register():
     scope = 'resnet_v1_%d' % depth
     spec = functools.partial(_spec, scope, 'keras_resnet_v1', depth)
     SPECS[model] = spec
-    TABLES[(model, 'slim')] = functools.partial(_slim_table, model, spec,
-                                                scope)
+    TABLES[(model, 'slim')] = functools.partial(
+        _slim_table, model, spec, scope,
+        'tf_keras.applications.ResNet%d' % depth)
     TABLES[(model, 'keras')] = functools.partial(_keras_v1_table, depth)
   for model, (depth, cardinality, width) in _TORCHVISION.items():
     spec = functools.partial(_spec, model, 'resnext', depth,
