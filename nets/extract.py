@@ -116,6 +116,45 @@ def find_images(inputs):
   return paths
 
 
+# Written next to slim checkpoints by checkpoints_tools' converter
+# (checkpoints_tools.formats.slim.SIDECAR_SUFFIX): {'preprocessing': ...}.
+_SIDECAR_SUFFIX = '.slimnets.json'
+
+
+def checkpoint_convention(checkpoint):
+  """The preprocessing recorded next to `checkpoint`, or None.
+
+  Args:
+    checkpoint: a resolved checkpoint prefix (or its `.index` file).
+
+  Returns:
+    The 'preprocessing' of `<prefix>.slimnets.json` when that file exists
+    and names one of `nets.preprocessing.CONVENTIONS`, else None.
+  """
+  from nets import preprocessing  # pylint: disable=import-outside-toplevel
+  if checkpoint.endswith('.index'):
+    checkpoint = checkpoint[:-len('.index')]
+  try:
+    with open(checkpoint + _SIDECAR_SUFFIX) as f:
+      convention = json.load(f).get('preprocessing')
+  except (OSError, ValueError, AttributeError):
+    return None
+  return convention if convention in preprocessing.CONVENTIONS else None
+
+
+def _with_convention(preprocess, convention):
+  """`preprocess` (from preprocessing.for_model) with another convention."""
+  from nets import preprocessing  # pylint: disable=import-outside-toplevel
+  size = preprocess.image_size
+
+  def preprocessing_fn(image):
+    return preprocessing.preprocess(image, convention, size)
+
+  preprocessing_fn.convention = convention
+  preprocessing_fn.image_size = size
+  return preprocessing_fn
+
+
 def _resolve_checkpoint(checkpoint):
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   if os.path.isdir(checkpoint):
@@ -336,7 +375,7 @@ def _op_error_reason(error):
 
 def build_pipeline(paths, model, endpoints=None, batch_size=32,
                    image_size=None, output_stride=None, pool=False,
-                   data_format='NHWC'):
+                   data_format='NHWC', convention=None):
   """Builds the reading, preprocessing and network graph (current graph).
 
   Args:
@@ -349,6 +388,8 @@ def build_pipeline(paths, model, endpoints=None, batch_size=32,
     pool: average every selected spatial end point over height and width.
     data_format: 'NHWC' or 'NCHW', the layout the network runs in (see
       `nets.runtime.data_format_scope`). Outputs are NHWC either way.
+    convention: the input convention (`nets.preprocessing.CONVENTIONS`);
+      default the model's.
 
   Returns:
     dict with 'index' (int32 [b], the row of `paths` of each image),
@@ -361,6 +402,8 @@ def build_pipeline(paths, model, endpoints=None, batch_size=32,
   from nets import preprocessing  # pylint: disable=import-outside-toplevel
   from nets import runtime  # pylint: disable=import-outside-toplevel
   preprocess = preprocessing.for_model(model, image_size)
+  if convention is not None and convention != preprocess.convention:
+    preprocess = _with_convention(preprocess, convention)
 
   def load(index, path):
     image = tf.io.decode_image(tf.io.read_file(path), channels=3,
@@ -406,7 +449,8 @@ def build_pipeline(paths, model, endpoints=None, batch_size=32,
 def extract(model, paths, output, endpoints=None, checkpoint=None,
             batch_size=32, image_size=None, output_stride=None, pool=False,
             strict=False, force=False, shard_size=None, progress=True,
-            log=None, precision='float32', data_format='NHWC', config=None):
+            log=None, precision='float32', data_format='NHWC', config=None,
+            preprocessing=None):
   """Extracts features of image files into `output` (see module docstring).
 
   Args:
@@ -431,6 +475,10 @@ def extract(model, paths, output, endpoints=None, checkpoint=None,
       GPUs); the stored features are NHWC either way.
     config: a `tf.compat.v1.ConfigProto` the precision settings are merged
       into (it is not modified).
+    preprocessing: the input convention (`nets.preprocessing.CONVENTIONS`);
+      default: the one recorded next to `checkpoint` by the converter
+      (`<prefix>.slimnets.json`, see `checkpoint_convention`), else the
+      model's.
 
   Returns:
     A summary dict: model, images, skipped (list of (path, reason)),
@@ -476,12 +524,19 @@ def extract(model, paths, output, endpoints=None, checkpoint=None,
   files = find_images(paths)
   if checkpoint:
     checkpoint = _resolve_checkpoint(checkpoint)
+  if preprocessing is None and checkpoint:
+    preprocessing = checkpoint_convention(checkpoint)
+  elif preprocessing is not None:
+    from nets import preprocessing as conventions  # pylint: disable=import-outside-toplevel
+    if preprocessing not in conventions.CONVENTIONS:
+      raise ExtractError('preprocessing must be one of %s, got %r' %
+                         (', '.join(conventions.CONVENTIONS), preprocessing))
 
   graph = tf.Graph()
   with graph.as_default():
     try:
       pipe = build_pipeline(files, model, endpoints, batch_size, image_size,
-                            output_stride, pool, data_format)
+                            output_stride, pool, data_format, preprocessing)
     except (ValueError, TypeError) as error:
       raise ExtractError('%s: %s' % (model, _one_line(error))) from None
     variables = graph.get_collection(
@@ -559,6 +614,7 @@ def extract(model, paths, output, endpoints=None, checkpoint=None,
                  for k in keys},
       'image_size': pipe['image_size'],
       'precision': precision, 'data_format': data_format,
+      'preprocessing': pipe['convention'],
   }
 
 
@@ -658,6 +714,11 @@ def add_parser(subparsers):
   parser.add_argument('--checkpoint',
                       help='checkpoint prefix or folder (default: random '
                       'weights)')
+  parser.add_argument('--preprocessing', default=None,
+                      metavar='{vgg,inception,caffe,tf,torch}',
+                      help="input convention (default: the one `slimnets "
+                      "convert` recorded next to --checkpoint, else the "
+                      "model's)")
   parser.add_argument('--endpoints', nargs='+', metavar='ENDPOINT',
                       help="end-point names or patterns, e.g. 'block*' "
                       "(default: global_pool)")
@@ -735,7 +796,8 @@ def run(args):
         image_size=args.image_size, output_stride=args.output_stride,
         pool=args.pool, strict=args.strict, force=args.force,
         shard_size=args.shard_size, progress=not args.no_progress,
-        precision=args.precision, data_format=args.data_format)
+        precision=args.precision, data_format=args.data_format,
+        preprocessing=args.preprocessing)
   except ExtractError as error:
     raise _command_error(error) from None
   except ImageError as error:
