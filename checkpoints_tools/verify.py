@@ -2,7 +2,8 @@
 
 The source model is built in its own framework (tf_keras for Keras .h5,
 keras-applications 1.0.8 on tf_keras for its ResNeXt, torch + torchvision
-for torchvision-named .safetensors / .pt) with the source weights; ours is
+for torchvision-named .safetensors / .pt, paddle.vision for .pdparams; torch
+and paddle in a child process) with the source weights; ours is
 the registered model under its arg scope with the source's batch-norm
 epsilon, or the variant that reproduces the source architecture
 (`Table.variant`, with the variant's arg scope), restored from the
