@@ -151,3 +151,13 @@ def test_verify_against_tf_keras(keras_xception, tmp_path):
                          batch_size=2)
   assert result['max_rel'] <= 1e-4, result
   assert result['top1_agree'] == 2
+
+
+def test_inspect_recognises_xception(keras_xception, capsys):
+  """`slimnets inspect` names the model of a file with conv2d_4.. names."""
+  from nets import cli  # pylint: disable=g-import-not-at-top
+  path, _ = keras_xception
+  assert cli.main(['inspect', path, '--no-tensors']) == 0
+  out = capsys.readouterr().out
+  assert 'model:      xception_keras (1000 classes)' in out
+  assert 'preprocessing: tf' in out
