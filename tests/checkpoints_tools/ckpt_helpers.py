@@ -68,3 +68,50 @@ def read_all(path):
   from checkpoints_tools import formats  # pylint: disable=g-import-not-at-top
   with formats.open_reader(path) as reader:
     return {k: reader.get(k) for k in reader.keys()}
+
+
+def assert_same_tensors(path, other_path):
+  """Both weights files hold the same names with bit-identical values."""
+  first = read_all(path)
+  second = read_all(other_path)
+  assert sorted(first) == sorted(second)
+  for key, value in first.items():
+    np.testing.assert_array_equal(second[key], value, err_msg=key)
+
+
+def relative_difference(actual, expected):
+  """max|actual - expected| / max|expected|: logits of random nets are big."""
+  return float(np.max(np.abs(actual - expected)) / np.max(np.abs(expected)))
+
+
+def random_images(size, seed=1, batch=2):
+  """`batch` NHWC float32 images of `size` x `size` in [-1, 1]."""
+  return np.random.RandomState(seed).uniform(
+      -1, 1, (batch, size, size, 3)).astype(np.float32)
+
+
+def randomize_keras_weights(model, seed=0, grouped_depthwise=False):
+  """Gives a Keras `model` random weights and batch-norm statistics.
+
+  Kernels are He-initialised so activations keep their scale through deep
+  nets; gamma and moving variances are drawn from [0.5, 1.5] and the other
+  vectors around 0, so that every batch-norm parameter matters to the
+  logits. `grouped_depthwise`: depthwise kernels stand for a grouped conv
+  (keras-applications ResNeXt), whose fan-in spans the group's channels.
+  """
+  rng = np.random.RandomState(seed)
+  weights = []
+  for weight in model.weights:
+    shape = tuple(weight.shape)
+    name = weight.name
+    if 'gamma' in name or 'moving_variance' in name:
+      weights.append(rng.uniform(0.5, 1.5, shape))
+    elif 'depthwise_kernel' in name:
+      fan_in = shape[0] * shape[1] * (shape[3] if grouped_depthwise else 1)
+      weights.append(rng.normal(0, np.sqrt(2.0 / fan_in), shape))
+    elif 'kernel' in name:
+      weights.append(rng.normal(0, np.sqrt(2.0 / np.prod(shape[:-1])), shape))
+    else:  # beta, moving_mean, conv and dense biases
+      weights.append(rng.normal(0, 0.2, shape))
+  model.set_weights([w.astype(np.float32) for w in weights])
+  return model

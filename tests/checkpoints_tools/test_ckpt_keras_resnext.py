@@ -37,21 +37,7 @@ def _keras_model(model='resnext50_32x4d', seed=0, randomise=True):
       layers=tf_keras.layers, models=tf_keras.models, utils=tf_keras.utils)
   if not randomise:
     return net
-  rng = np.random.RandomState(seed)
-  weights = []
-  for w in net.weights:
-    shape = tuple(w.shape)
-    name = w.name
-    if 'gamma' in name or 'moving_variance' in name:
-      weights.append(rng.uniform(0.5, 1.5, shape))
-    elif 'depthwise_kernel' in name:  # fan-in of the grouped conv: 9 * c
-      weights.append(rng.normal(0, np.sqrt(2.0 / (9 * shape[3])), shape))
-    elif 'kernel' in name:
-      weights.append(rng.normal(0, np.sqrt(2.0 / np.prod(shape[:-1])), shape))
-    else:
-      weights.append(rng.normal(0, 0.2, shape))
-  net.set_weights([w.astype(np.float32) for w in weights])
-  return net
+  return ckpt_helpers.randomize_keras_weights(net, seed, grouped_depthwise=True)
 
 
 def _keras_logits(net, images):
@@ -63,12 +49,7 @@ def _keras_logits(net, images):
 
 
 def _images(seed=1, batch=2):
-  return np.random.RandomState(seed).uniform(
-      -1, 1, (batch, _SIZE, _SIZE, 3)).astype(np.float32)
-
-
-def _rel_diff(actual, expected):
-  return float(np.max(np.abs(actual - expected)) / np.max(np.abs(expected)))
+  return ckpt_helpers.random_images(_SIZE, seed, batch)
 
 
 def _ours(prefix, epsilon=1.001e-5):
@@ -118,7 +99,7 @@ def test_keras_to_slim_reproduces_keras(keras50):
   assert summary['model'] == 'resnext50_32x4d'
   assert any('1.001e-05' in m for m in summary['messages'])
   ours = _ours(prefix)
-  assert _rel_diff(ours, keras_logits) <= 1e-4
+  assert ckpt_helpers.relative_difference(ours, keras_logits) <= 1e-4
   assert (ours.argmax(-1) == keras_logits.argmax(-1)).all()
 
 
@@ -137,7 +118,7 @@ def test_depthwise_kernel_needs_the_transform(keras50, tmp_path):
   np.savez(npz, **values)
   naive = str(tmp_path / 'naive.ckpt')
   convert.convert(npz, naive)
-  assert _rel_diff(_ours(naive), keras_logits) > 1e-2
+  assert ckpt_helpers.relative_difference(_ours(naive), keras_logits) > 1e-2
 
 
 def test_slim_to_keras_loads_in_keras_applications(keras50, tmp_path):
@@ -151,11 +132,7 @@ def test_slim_to_keras_loads_in_keras_applications(keras50, tmp_path):
                                 keras_logits)
   back = str(tmp_path / 'back.ckpt')
   convert.convert(h5, back)
-  first = ckpt_helpers.read_all(prefix)
-  second = ckpt_helpers.read_all(back)
-  assert sorted(first) == sorted(second)
-  for key, value in first.items():
-    np.testing.assert_array_equal(second[key], value, err_msg=key)
+  ckpt_helpers.assert_same_tensors(prefix, back)
 
 
 def test_slim_checkpoint_to_keras(tmp_path):
@@ -169,7 +146,7 @@ def test_slim_checkpoint_to_keras(tmp_path):
   net.load_weights(h5)
   keras_logits = _keras_logits(net, _images())
   ours = _ours(prefix)
-  assert _rel_diff(ours, keras_logits) <= 1e-4
+  assert ckpt_helpers.relative_difference(ours, keras_logits) <= 1e-4
   assert (ours.argmax(-1) == keras_logits.argmax(-1)).all()
 
 

@@ -37,28 +37,11 @@ def _keras_model(depth, seed=0, randomise=True):
       weights=None, input_shape=(_SIZE, _SIZE, 3), classifier_activation=None)
   if not randomise:
     return model
-  rng = np.random.RandomState(seed)
-  weights = []
-  for w in model.weights:
-    shape = tuple(w.shape)
-    name = w.name
-    if 'gamma' in name or 'moving_variance' in name:
-      weights.append(rng.uniform(0.5, 1.5, shape))
-    elif 'kernel' in name:
-      weights.append(rng.normal(0, np.sqrt(2.0 / np.prod(shape[:-1])), shape))
-    else:  # beta, moving_mean, conv and dense biases
-      weights.append(rng.normal(0, 0.2, shape))
-  model.set_weights([w.astype(np.float32) for w in weights])
-  return model
+  return ckpt_helpers.randomize_keras_weights(model, seed)
 
 
 def _images(seed=1, batch=2):
-  return np.random.RandomState(seed).uniform(
-      -1, 1, (batch, _SIZE, _SIZE, 3)).astype(np.float32)
-
-
-def _rel_diff(actual, expected):
-  return float(np.max(np.abs(actual - expected)) / np.max(np.abs(expected)))
+  return ckpt_helpers.random_images(_SIZE, seed, batch)
 
 
 def _variant_logits(prefix, num_classes=1000):
@@ -140,7 +123,7 @@ def test_keras_to_slim_reproduces_keras(keras50):
   assert any('1.001e-05' in m for m in summary['messages'])
   assert any('variants.keras_resnet_v1_50' in m for m in summary['messages'])
   ours = _variant_logits(prefix)
-  assert _rel_diff(ours, keras_logits) <= 1e-4
+  assert ckpt_helpers.relative_difference(ours, keras_logits) <= 1e-4
   assert (ours.argmax(-1) == keras_logits.argmax(-1)).all()
 
 
@@ -155,7 +138,7 @@ def test_plain_resnet_v1_50_is_not_keras(keras50, tmp_path):
   # succeeds (the biases are simply unused) and computes something else.
   plain = ckpt_helpers.run_slim(resnet_v1.resnet_v1_50, prefix, _images(),
                                 resnet_v1.resnet_arg_scope(), 1000)
-  assert _rel_diff(plain, keras_logits) > 1e-2
+  assert ckpt_helpers.relative_difference(plain, keras_logits) > 1e-2
 
 
 def test_slim_to_keras_loads_in_tf_keras(keras50, tmp_path):
@@ -169,11 +152,7 @@ def test_slim_to_keras_loads_in_tf_keras(keras50, tmp_path):
                                 keras_logits)
   back = str(tmp_path / 'back.ckpt')
   convert.convert(h5, back)
-  first = ckpt_helpers.read_all(prefix)
-  second = ckpt_helpers.read_all(back)
-  assert sorted(first) == sorted(second)
-  for key, value in first.items():
-    np.testing.assert_array_equal(second[key], value, err_msg=key)
+  ckpt_helpers.assert_same_tensors(prefix, back)
 
 
 def test_slim_weights_to_keras(tmp_path):
@@ -189,7 +168,7 @@ def test_slim_weights_to_keras(tmp_path):
   model.load_weights(h5)
   keras_logits = model.predict(_images(), verbose=0)
   ours = _variant_logits(prefix)
-  assert _rel_diff(ours, keras_logits) <= 1e-4
+  assert ckpt_helpers.relative_difference(ours, keras_logits) <= 1e-4
   assert (ours.argmax(-1) == keras_logits.argmax(-1)).all()
 
 

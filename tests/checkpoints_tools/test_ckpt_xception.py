@@ -38,30 +38,11 @@ def _keras_xception(seed=0, fresh=True):
     tf_keras.applications.Xception(weights=None, input_shape=(_SIZE, _SIZE, 3))
   model = tf_keras.applications.Xception(
       weights=None, input_shape=(_SIZE, _SIZE, 3), classifier_activation=None)
-  rng = np.random.RandomState(seed)
-  weights = []
-  for w in model.weights:
-    shape = tuple(w.shape)
-    name = w.name
-    if 'gamma' in name or 'moving_variance' in name:
-      weights.append(rng.uniform(0.5, 1.5, shape))
-    elif 'depthwise_kernel' in name:
-      weights.append(rng.normal(0, np.sqrt(2.0 / 9), shape))
-    elif 'kernel' in name:
-      weights.append(rng.normal(0, np.sqrt(2.0 / np.prod(shape[:-1])), shape))
-    else:
-      weights.append(rng.normal(0, 0.2, shape))
-  model.set_weights([w.astype(np.float32) for w in weights])
-  return model
+  return ckpt_helpers.randomize_keras_weights(model, seed)
 
 
 def _images(seed=1, batch=4):
-  return np.random.RandomState(seed).uniform(
-      -1, 1, (batch, _SIZE, _SIZE, 3)).astype(np.float32)
-
-
-def _rel_diff(actual, expected):
-  return float(np.max(np.abs(actual - expected)) / np.max(np.abs(expected)))
+  return ckpt_helpers.random_images(_SIZE, seed, batch)
 
 
 def _ours(prefix, num_classes=1000):
@@ -117,7 +98,7 @@ def test_keras_to_slim_reproduces_keras(keras_xception, tmp_path):
   summary = convert.convert(path, prefix)
   assert summary['model'] == _MODEL
   ours = _ours(prefix)
-  assert _rel_diff(ours, keras_logits) <= 1e-4
+  assert ckpt_helpers.relative_difference(ours, keras_logits) <= 1e-4
   assert (ours.argmax(-1) == keras_logits.argmax(-1)).all()
 
 
@@ -135,11 +116,7 @@ def test_slim_to_keras_round_trip(keras_xception, tmp_path):
                                 keras_logits)
   back = str(tmp_path / 'back.ckpt')
   assert convert.convert(h5, back)['model'] == _MODEL
-  first = ckpt_helpers.read_all(prefix)
-  second = ckpt_helpers.read_all(back)
-  assert sorted(first) == sorted(second)
-  for key, value in first.items():
-    np.testing.assert_array_equal(second[key], value, err_msg=key)
+  ckpt_helpers.assert_same_tensors(prefix, back)
 
 
 def test_verify_against_tf_keras(keras_xception, tmp_path):
