@@ -4,7 +4,9 @@ Builds each model (training mode, 1001/1000 classes, [None, 224, 224, 3]
 input, under its arg scope) alternately with slimnets and tf-slim in one
 process, `repeats` times each, and reports medians of process CPU time and
 their ratio, plus the time per residual unit (flat if build time is linear
-in depth).
+in depth). It also counts each graph's ops and times TensorFlow's own cost
+of adding an op (a chain of tf.identity ops): the floor under any Python
+graph builder, which says how much faster a build could still get.
 
 Run: python -m bench.build_speed [--repeats N] [--models resnet_v2_152 ...]
 """
@@ -27,6 +29,7 @@ DEFAULT_MODELS = ('resnet_v1_50', 'resnet_v1_101', 'resnet_v1_152',
 
 
 def _build_seconds(model_fn, arg_scope_fn, num_classes):
+  """(process CPU seconds to build, op count of the graph)."""
   graph = tf.Graph()
   with graph.as_default():
     images = tf.compat.v1.placeholder(tf.float32, [None, 224, 224, 3])
@@ -35,11 +38,22 @@ def _build_seconds(model_fn, arg_scope_fn, num_classes):
     start = time.process_time()
     with slim.arg_scope(arg_scope_fn()):
       model_fn(images, num_classes, is_training=True)
-    return time.process_time() - start
+    return time.process_time() - start, len(graph.get_operations())
+
+
+def op_floor_us(count=5000):
+  """CPU microseconds TensorFlow takes to add one (tf.identity) op."""
+  graph = tf.Graph()
+  with graph.as_default():
+    net = tf.compat.v1.placeholder(tf.float32, [None, 224, 224, 3])
+    start = time.process_time()
+    for _ in range(count):
+      net = tf.identity(net)
+    return 1e6 * (time.process_time() - start) / count
 
 
 def run(models=DEFAULT_MODELS, repeats=3):
-  """Returns {model: {'slimnets_s', 'tf_slim_s', 'speedup', ...}}."""
+  """{model: {'slimnets_s', 'tf_slim_s', 'speedup', ...}, '_op_floor_us'}."""
   slim_v1, slim_v2 = _reference.slim_nets()
   results = {}
   # Warm both code paths once so import-time work is not timed.
@@ -53,11 +67,13 @@ def run(models=DEFAULT_MODELS, repeats=3):
     reference = slim_v1 if info.family == 'resnet_v1' else slim_v2
     ours, theirs = [], []
     for _ in range(repeats):
-      ours.append(_build_seconds(info.fn, info.arg_scope_fn,
-                                 info.num_classes))
-      theirs.append(_build_seconds(getattr(reference, name),
-                                   reference.resnet_arg_scope,
-                                   info.num_classes))
+      seconds, our_ops = _build_seconds(info.fn, info.arg_scope_fn,
+                                        info.num_classes)
+      ours.append(seconds)
+      seconds, their_ops = _build_seconds(getattr(reference, name),
+                                          reference.resnet_arg_scope,
+                                          info.num_classes)
+      theirs.append(seconds)
     depth = int(name.rsplit('_', 1)[1])
     units = sum(resnet_utils.UNITS_PER_BLOCK[depth])
     ours_s, theirs_s = statistics.median(ours), statistics.median(theirs)
@@ -68,10 +84,16 @@ def run(models=DEFAULT_MODELS, repeats=3):
         'units': units,
         'slimnets_ms_per_unit': round(1000 * ours_s / units, 1),
         'tf_slim_ms_per_unit': round(1000 * theirs_s / units, 1),
+        'slimnets_ops': our_ops,
+        'tf_slim_ops': their_ops,
         'repeats': repeats,
     }
     print('%-14s slimnets %6.2f s  tf-slim %6.2f s  speedup %.2fx' %
           (name, ours_s, theirs_s, theirs_s / ours_s), flush=True)
+  floors = [op_floor_us() for _ in range(repeats)]
+  results['_op_floor_us'] = round(statistics.median(floors), 1)
+  print('TensorFlow adds a tf.identity op in %.1f us' %
+        results['_op_floor_us'], flush=True)
   return results
 
 

@@ -62,9 +62,10 @@ def _network_rate(inputs, model, batch_size, image_size):
 
 
 def run(quick=False, num_images=None, model='resnet_v2_50', batch_size=32,
-        image_size=224, rounds=2):
+        image_size=224, rounds=None):
   """Measures both rates; returns a dict of the numbers."""
-  num_images = num_images or (64 if quick else 128)
+  num_images = num_images or (16 if quick else 128)
+  rounds = rounds or (1 if quick else 2)
   folder = tempfile.mkdtemp(prefix='slimnets-bench-extract-')
   try:
     paths = _sample_images.write_sample_images(

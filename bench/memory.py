@@ -1,10 +1,15 @@
-"""Peak memory of a resnet_v2_50 training step: slimnets vs tf-slim vs Keras.
+"""Peak memory of a resnet_v2_50 training step, one process per configuration.
 
-Each framework runs in its own fresh process (peak RSS is per process):
-build the training graph (batch 16, 224x224, momentum, UPDATE_OPS), run
-three steps, report `ru_maxrss`. Ratios are against tf-slim.
+slimnets (float32, and with bfloat16, NCHW and XLA), tf-slim and Keras
+each run in a fresh process (peak RSS is per process): build the training
+graph (batch 16, 224x224, momentum, UPDATE_OPS; the same graphs as
+bench.throughput), run three steps, report the peak resident set size
+(VmHWM) and the graph's op count. Ratios are against tf-slim.
 
-Run: python -m bench.memory
+Not `ru_maxrss`: Linux carries it over fork and exec, so a child of a big
+parent (bench.run after the throughput section) reports the parent's peak.
+
+Run: python -m bench.memory [--quick]
 """
 
 import json
@@ -12,30 +17,53 @@ import resource
 import subprocess
 import sys
 
-LABELS = ('slimnets', 'tf-slim', 'keras')
+LABELS = ('slimnets', 'tf-slim', 'keras', 'slimnets bf16', 'slimnets NCHW',
+          'slimnets XLA')
+
+
+def _peak_rss_mib():
+  """This process's peak resident set size in MiB (VmHWM)."""
+  try:
+    with open('/proc/self/status') as f:
+      for line in f:
+        if line.startswith('VmHWM:'):
+          return round(int(line.split()[1]) / 1024, 1)
+  except OSError:
+    pass
+  # Not Linux: ru_maxrss (kilobytes on Linux, bytes on macOS).
+  peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+  return round(peak / (1 << 20 if sys.platform == 'darwin' else 1024), 1)
 
 
 def _child(label, batch):
   from bench import throughput  # pylint: disable=import-outside-toplevel
-  build = {'slimnets': throughput._slimnets, 'tf-slim': throughput._tf_slim,  # pylint: disable=protected-access
-           'keras': throughput._keras}[label]  # pylint: disable=protected-access
-  runner = throughput._Runner(label, build, batch, training=True)  # pylint: disable=protected-access
+  variants = {name: (build, config)
+              for name, build, config in throughput._variants()}  # pylint: disable=protected-access
+  build, config = variants[label]
+  runner = throughput._Runner(label, build, batch, training=True,  # pylint: disable=protected-access
+                              config=config)
   for _ in range(3):
     runner.run_once()
-  print(json.dumps({'peak_rss_mib': round(
-      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+  print(json.dumps({
+      'peak_rss_mib': _peak_rss_mib(),
+      'ops': len(runner.graph.get_operations())}))
 
 
 def run(quick=False):
-  """{label: peak RSS MiB, 'ratio_vs_tf_slim': {...}}."""
+  """{label: peak RSS MiB, 'ratio_vs_tf_slim': {...}, 'ops': {...}}."""
   batch = 4 if quick else 16
-  results = {}
+  results = {'ops': {}}
   for label in LABELS:
-    output = subprocess.run(
+    process = subprocess.run(
         [sys.executable, '-m', 'bench.memory', '--child', label, str(batch)],
-        check=True, capture_output=True, text=True).stdout
-    results[label] = json.loads(output.strip().splitlines()[-1])[
-        'peak_rss_mib']
+        check=False, capture_output=True, text=True)
+    if process.returncode:
+      raise RuntimeError('memory child %r failed (status %d): %s' % (
+          label, process.returncode,
+          '\n'.join(process.stderr.strip().splitlines()[-5:])))
+    child = json.loads(process.stdout.strip().splitlines()[-1])
+    results[label] = child['peak_rss_mib']
+    results['ops'][label] = child['ops']
     print(label, results[label], 'MiB', flush=True)
   results['ratio_vs_tf_slim'] = {
       label: round(results[label] / results['tf-slim'], 3) for label in LABELS}

@@ -3,8 +3,16 @@
 Every section compares side by side in one process and reports ratios, so
 the numbers mean something on a shared, noisy machine. Sections already in
 results.json and not re-run are kept, so one section can be refreshed alone.
+The ResNeXt section quotes bench/results_grouped.json (written by
+`python -m bench.bench_grouped`, about 20 minutes on its own).
 
-Run: python -m bench.run                # every section
+Run: python -m bench.run                # every section: about 12 minutes
+                                        # on 2 quiet cores, estimated from
+                                        # the quick run (section times are
+                                        # recorded in results.json)
+     python -m bench.run --quick        # every section at minimal sizes,
+                                        # a few minutes; writes to a
+                                        # temporary folder, not the repo
      python -m bench.run --only build   # one section
 """
 
@@ -13,6 +21,8 @@ import datetime
 import json
 import os
 import platform
+import tempfile
+import time
 
 import tensorflow as tf
 
@@ -25,31 +35,54 @@ from bench import throughput
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(_HERE, 'results.json')
+GROUPED_RESULTS = os.path.join(_HERE, 'results_grouped.json')
 DOC = os.path.join(os.path.dirname(_HERE), 'docs', 'performance.md')
+CHART = 'performance.png'  # next to the doc
+
+# Models of the quick build section: both versions, and two depths of one
+# to show the trend.
+_QUICK_BUILD_MODELS = ('resnet_v1_50', 'resnet_v2_50', 'resnet_v2_152')
+
+
+def _grouped(quick):
+  del quick  # quoted, not re-run
+  if not os.path.exists(GROUPED_RESULTS):
+    return None
+  with open(GROUPED_RESULTS) as f:
+    return json.load(f)
+
 
 SECTIONS = {
     'build': lambda quick: build_speed.run(
-        build_speed.DEFAULT_MODELS, repeats=1 if quick else 3),
+        _QUICK_BUILD_MODELS if quick else build_speed.DEFAULT_MODELS,
+        repeats=1 if quick else 3),
     'throughput': throughput.run,
     'extract': extract_speed.run,
     'memory': memory.run,
     'precision': precision_accuracy.run,
+    'grouped': _grouped,
 }
+
+# CPU features that decide what bfloat16 can gain.
+_ISA_FLAGS = ('avx512f', 'avx512_vnni', 'avx512_bf16', 'amx_tile',
+              'amx_bf16', 'amx_int8')
 
 
 def _machine():
-  cpu = platform.processor() or 'unknown'
+  cpu, flags = platform.processor() or 'unknown', set()
   try:
     with open('/proc/cpuinfo') as f:
       for line in f:
         if line.startswith('model name'):
           cpu = line.split(':', 1)[1].strip()
-          break
+        elif line.startswith('flags'):
+          flags.update(line.split(':', 1)[1].split())
   except OSError:
     pass
   return {
       'cpu': cpu,
       'cores': os.cpu_count(),
+      'isa': [flag for flag in _ISA_FLAGS if flag in flags],
       'python': platform.python_version(),
       'tensorflow': tf.__version__,
       'onednn': os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'default (on)'),
@@ -68,21 +101,43 @@ def main(argv=None):
   parser.add_argument('--only', nargs='+', choices=sorted(SECTIONS),
                       help='sections to run (default: all)')
   parser.add_argument('--quick', action='store_true',
-                      help='one repeat instead of three (a smoke run)')
+                      help='every section at minimal sizes and repeats (a '
+                      'smoke run of a few minutes); writes to --out-dir')
+  parser.add_argument('--out-dir',
+                      help='folder for results.json, performance.md and '
+                      'the chart (default: bench/ and docs/; with --quick a '
+                      'new temporary folder)')
   args = parser.parse_args(argv)
+  results_path, doc_path = RESULTS, DOC
+  if args.quick or args.out_dir:
+    folder = args.out_dir or tempfile.mkdtemp(prefix='slimnets-bench-quick-')
+    os.makedirs(folder, exist_ok=True)
+    results_path = os.path.join(folder, 'results.json')
+    doc_path = os.path.join(folder, 'performance.md')
   results = {}
-  if os.path.exists(RESULTS):
-    with open(RESULTS) as f:
+  if os.path.exists(results_path):
+    with open(results_path) as f:
       results = json.load(f)
-  for name in args.only or sorted(SECTIONS):
+  seconds = results.setdefault('section_seconds', {})
+  start = time.time()
+  for name in args.only or list(SECTIONS):
     print('== %s' % name, flush=True)
+    section_start = time.time()
     results[name] = SECTIONS[name](args.quick)
+    seconds[name] = round(time.time() - section_start, 1)
+    print('== %s: %.0f s' % (name, seconds[name]), flush=True)
+  results['quick'] = args.quick
   results['machine'] = _machine()
   results['date'] = datetime.date.today().isoformat()
-  _write_atomically(RESULTS, json.dumps(results, indent=1) + '\n')
-  os.makedirs(os.path.dirname(DOC), exist_ok=True)
-  _write_atomically(DOC, report.render(results))
-  print('wrote %s and %s' % (RESULTS, DOC))
+  _write_atomically(results_path, json.dumps(results, indent=1) + '\n')
+  os.makedirs(os.path.dirname(doc_path), exist_ok=True)
+  chart = report.write_chart(results, os.path.join(os.path.dirname(doc_path),
+                                                   CHART))
+  _write_atomically(doc_path, report.render(
+      results, chart and os.path.basename(chart)))
+  print('wrote %s, %s%s in %.0f s' % (results_path, doc_path,
+                                      ' and ' + chart if chart else '',
+                                      time.time() - start))
 
 
 if __name__ == '__main__':

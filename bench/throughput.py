@@ -97,12 +97,23 @@ def _keras(images, training):
 
 
 def _time_alternating(runners, batch, iterations):
+  """({label: images/s of the median run}, {label: spread of the runs}).
+
+  The spread is (slowest - fastest) / median run time: how far apart the
+  timed runs of one variant were, the noise a ratio has to beat.
+  """
   times = {runner.label: [] for runner in runners}
-  for _ in range(iterations):
-    for runner in runners:
+  for i in range(iterations):
+    # Rotate the order so no variant always runs first (or right after the
+    # slowest one).
+    for runner in runners[i % len(runners):] + runners[:i % len(runners)]:
       times[runner.label].append(runner.run_once())
-  return {label: round(batch / statistics.median(values), 2)
-          for label, values in times.items()}
+  speeds = {label: round(batch / statistics.median(values), 2)
+            for label, values in times.items()}
+  spreads = {label: round((max(values) - min(values)) /
+                          statistics.median(values), 3)
+             for label, values in times.items()}
+  return speeds, spreads
 
 
 def _variants():
@@ -116,21 +127,32 @@ def _variants():
   ]
 
 
+# (inference batches, training batches, timed runs per variant). Full: on
+# 2 quiet cores the section takes about 4 minutes (estimated from --quick).
+_FULL = ((1, 8, 32), (16,), 9)
+_QUICK = ((1, 8), (4,), 1)  # a smoke run: every variant, smallest sizes
+
+
 def run(quick=False):
-  """{'inference': {batch: {label: img/s}}, 'training': {...}}."""
-  results = {'inference': {}, 'training': {}}
-  inference_batches = (1, 8) if quick else (1, 8, 32)
-  iterations = 3 if quick else 7
-  for training, batches in ((False, inference_batches), (True, (16,))):
+  """{'inference': {batch: {label: img/s}}, 'training': {...}, 'spread': ...}.
+
+  'spread' has the same layout, with the spread of each variant's timed
+  runs (see _time_alternating).
+  """
+  results = {'inference': {}, 'training': {}, 'spread': {}}
+  inference_batches, training_batches, iterations = _QUICK if quick else _FULL
+  results['iterations'] = iterations
+  for training, batches in ((False, inference_batches),
+                            (True, training_batches)):
     for batch in batches:
       runners = [_Runner(label, build, batch, training, config)
                  for label, build, config in _variants()]
-      speeds = _time_alternating(runners, batch,
-                                 2 if training and quick else iterations)
+      speeds, spreads = _time_alternating(runners, batch, iterations)
       for runner in runners:
         runner.close()
       key = 'training' if training else 'inference'
       results[key][str(batch)] = speeds
+      results['spread']['%s %s' % (key, batch)] = spreads
       print(key, 'batch', batch, json.dumps(speeds), flush=True)
   return results
 
