@@ -108,5 +108,17 @@ def classification_head(net, end_points_collection, scope_name, num_classes,
     if spatial_squeeze:
       net = tf.squeeze(net, axes, name='SpatialSqueeze')
       end_points[scope_name + '/spatial_squeeze'] = net
-    end_points['predictions'] = slim.softmax(net, scope='predictions')
+    end_points['predictions'] = predictions(net)
   return net, end_points
+
+
+def predictions(logits):
+  """Softmax over the classes of `logits`: the 'predictions' end point.
+
+  slim.softmax (the op names of tf-slim's nets) takes the last axis; 4-D
+  NCHW logits (no spatial squeeze) keep their classes on axis 1.
+  """
+  if logits.shape.rank == 4 and scoped_data_format() == 'NCHW':
+    with tf.name_scope('predictions'):
+      return tf.nn.softmax(logits, axis=1)
+  return slim.softmax(logits, scope='predictions')

@@ -395,7 +395,7 @@ def xception(inputs,
           net = _layers.conv2d(net, num_classes, [1, 1], activation_fn=None,
                                normalizer_fn=None, scope='logits')
           end_points[sc.name + '/logits'] = net
-          end_points['predictions'] = slim.softmax(net, scope='predictions')
+          end_points['predictions'] = _common.predictions(net)
         return net, end_points
 
 

@@ -224,10 +224,9 @@ def _assert_equal_layouts(outputs, shapes, tolerance):
     'resnet_v2_50',
     'resnext50_32x4d',
     'tv_resnet50',
-    pytest.param('xception_41', marks=pytest.mark.xfail(
-        strict=True, reason='nets/xception.py: DeepLab Xception keeps '
-        '[B, 1, 1, C] logits, which are [B, C, 1, 1] in NCHW, and '
-        'slim.softmax takes the last axis, so NCHW predictions are all 1.0')),
+    # DeepLab Xception keeps [B, 1, 1, C] logits: [B, C, 1, 1] in NCHW, whose
+    # predictions must softmax axis 1.
+    'xception_41',
     'xception_keras',
 ])
 def test_nchw_equals_nhwc(name):
