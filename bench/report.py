@@ -406,6 +406,13 @@ def render(results, chart=None):
   if results.get('quick'):
     lines += ['**Quick smoke run (`--quick`): reduced sizes and single '
               'repeats; not the numbers to publish.**', '']
+    estimate = results.get('full_run_estimate_s')
+    if estimate:
+      lines += ['A full run (`python -m bench.run`) would take about %.0f '
+                'minutes on this machine as loaded now (%s).' % (
+                    sum(estimate.values()) / 60,
+                    ', '.join('%s %.1f' % (k, v / 60)
+                              for k, v in estimate.items())), '']
   seconds = results.get('section_seconds', {})
   lines += [
       'Machine: %s, %s cores (%s), Python %s, TensorFlow %s (oneDNN: %s). '

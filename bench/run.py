@@ -6,13 +6,14 @@ results.json and not re-run are kept, so one section can be refreshed alone.
 The ResNeXt section quotes bench/results_grouped.json (written by
 `python -m bench.bench_grouped`, about 20 minutes on its own).
 
-Run: python -m bench.run                # every section: about 12 minutes
+Run: python -m bench.run                # every section: about 10 minutes
                                         # on 2 quiet cores, estimated from
                                         # the quick run (section times are
                                         # recorded in results.json)
      python -m bench.run --quick        # every section at minimal sizes,
-                                        # a few minutes; writes to a
-                                        # temporary folder, not the repo
+                                        # 2 minutes; writes to a temporary
+                                        # folder, not the repo, and prints
+                                        # the full run's estimated time
      python -m bench.run --only build   # one section
 """
 
@@ -89,6 +90,47 @@ def _machine():
   }
 
 
+def _estimate_full_seconds(results):
+  """Seconds a full run would take, from a quick run's measurements.
+
+  Build: the quick models' CPU time per residual unit times every ResNet's
+  units, 3 repeats. Throughput: the full timed runs (plus one warm-up) at
+  the measured images/s, the largest quick batch standing in for bigger
+  ones, plus the quick section's set-up time per setting. The other
+  sections: their quick time times the size ratio (images, batch, steps).
+  """
+  seconds = results['section_seconds']
+  estimate = {}
+  build = {k: v for k, v in results['build'].items() if not k.startswith('_')}
+  per_unit = sum(r['slimnets_s'] + r['tf_slim_s'] for r in build.values()) / (
+      sum(r['units'] for r in build.values()))
+  from nets import resnet_utils  # pylint: disable=import-outside-toplevel
+  units = sum(sum(resnet_utils.UNITS_PER_BLOCK[int(name.rsplit('_', 1)[1])])
+              for name in build_speed.DEFAULT_MODELS)
+  estimate['build'] = 3 * per_unit * units
+  inference_batches, training_batches, iterations = throughput._FULL  # pylint: disable=protected-access
+  timed = 0.0
+  quick = results['throughput']
+  settings = 0
+  for kind, batches in (('inference', inference_batches),
+                        ('training', training_batches)):
+    measured = quick[kind][max(quick[kind], key=int)]
+    for batch in batches:
+      timed += (iterations + 1) * sum(batch / rate
+                                      for rate in measured.values())
+      settings += 1
+  quick_settings = len(quick['inference']) + len(quick['training'])
+  quick_timed = (quick.get('iterations', 1) + 1) * sum(int(b) / r for kind in ('inference', 'training')
+                        for b, rates in quick[kind].items()
+                        for r in rates.values())
+  setup = max(0.0, seconds['throughput'] - quick_timed) / quick_settings
+  estimate['throughput'] = timed + setup * settings
+  estimate['extract'] = seconds['extract'] * 128 * 2 / 16
+  estimate['memory'] = seconds['memory'] * 1.5  # batch 16 vs 4, measured
+  estimate['precision'] = seconds['precision'] * 400 / 60
+  return {name: round(value) for name, value in estimate.items()}
+
+
 def _write_atomically(path, text):
   tmp = path + '.tmp'
   with open(tmp, 'w') as f:
@@ -127,6 +169,12 @@ def main(argv=None):
     seconds[name] = round(time.time() - section_start, 1)
     print('== %s: %.0f s' % (name, seconds[name]), flush=True)
   results['quick'] = args.quick
+  if args.quick and not args.only:
+    results['full_run_estimate_s'] = _estimate_full_seconds(results)
+    print('estimated full run: %.0f minutes on this machine now (%s)' % (
+        sum(results['full_run_estimate_s'].values()) / 60,
+        ', '.join('%s %.1f' % (k, v / 60) for k, v in
+                  results['full_run_estimate_s'].items())), flush=True)
   results['machine'] = _machine()
   results['date'] = datetime.date.today().isoformat()
   _write_atomically(results_path, json.dumps(results, indent=1) + '\n')
