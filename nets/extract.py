@@ -679,20 +679,18 @@ def _int(text):
     raise argparse.ArgumentTypeError('invalid int value: %r' % text) from None
 
 
-def add_runtime_arguments(parser, layout_only=False):
-  """Adds --precision (unless `layout_only`) and --data-format to `parser`.
+def add_runtime_arguments(parser):
+  """Adds --precision and --data-format to `parser`.
 
   Values are checked by `nets.runtime`, not argparse, so a bad one is a
   one-line error (exit 2) like every other bad input.
   """
-  if not layout_only:
-    parser.add_argument(
-        '--precision', default='float32',
-        metavar='{float32,bfloat16,float16}',
-        help='bfloat16: TensorFlow\'s oneDNN auto mixed precision on CPUs '
-        '(fastest with AMX / AVX-512-BF16); float16: CUDA auto mixed '
-        'precision, GPU only. Variables and stored features stay float32 '
-        '(default float32)')
+  parser.add_argument(
+      '--precision', default='float32', metavar='{float32,bfloat16,float16}',
+      help='bfloat16: TensorFlow\'s oneDNN auto mixed precision on CPUs '
+      '(fastest with AMX / AVX-512-BF16); float16: CUDA auto mixed '
+      'precision, GPU only. Variables and stored features stay float32 '
+      '(default float32)')
   parser.add_argument(
       '--data-format', default='NHWC', metavar='{NHWC,NCHW}',
       help='layout the network runs in: NCHW is the fast one on NVIDIA GPUs, '
