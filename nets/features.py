@@ -37,6 +37,8 @@ import re
 
 import tensorflow as tf
 
+from nets import runtime
+
 FeatureInfo = collections.namedtuple('FeatureInfo',
                                      ['name', 'channels', 'stride'])
 FeatureInfo.__doc__ = """One selected end point.
@@ -193,7 +195,9 @@ def _info_from_shapes(end_points, size):
 @functools.lru_cache(maxsize=64)
 def _probe(name, output_stride, num_classes, frozen_kwargs):
   graph = tf.Graph()
-  with graph.as_default():
+  # NHWC whatever the caller's scope: the shapes are read as [B, H, W, C],
+  # and the cache must not depend on the scope.
+  with graph.as_default(), runtime.data_format_scope('NHWC'):
     images = tf.compat.v1.placeholder(
         tf.float32, [1, _PROBE_SIZE, _PROBE_SIZE, 3], name='probe')
     _, end_points = build_end_points(images, name, output_stride,
@@ -278,8 +282,7 @@ def extract_features(images, name, endpoints=None, output_stride=None,
     # (and so the order) does not.
     probe_info = probe.get(key) or list(probe.values())[
         list(end_points).index(key)]
-    info.append(FeatureInfo(key, end_points[key].shape[-1],
-                            probe_info.stride))
+    info.append(FeatureInfo(key, probe_info.channels, probe_info.stride))
   if as_dict:
     return collections.OrderedDict((k, end_points[k]) for k in keys), info
   return [end_points[k] for k in keys], info

@@ -155,3 +155,25 @@ def test_select_endpoints_globs():
   assert select(names, None) == ['net/block1', 'net/block2']
   with pytest.raises(ValueError, match='valid end points'):
     select(names, 'unit_1')
+
+
+def test_feature_info_is_layout_independent_under_nchw():
+  """Under an NCHW scope the features are NCHW tensors; their info is not.
+
+  Channels and strides describe the network, so they are the NHWC values,
+  and an NCHW call must not poison the cached probe for NHWC callers.
+  """
+  from nets import runtime  # pylint: disable=import-outside-toplevel
+  names = ['resnet_v2_50/block2', 'resnet_v2_50/block4']
+  graph = tf.Graph()
+  with graph.as_default(), runtime.data_format_scope('NCHW'):
+    images = tf.compat.v1.placeholder(tf.float32, [2, _SIZE, _SIZE, 3])
+    tensors, info = features.extract_features(images, 'resnet_v2_50',
+                                              endpoints=names)
+  # slim's ResNet strides on the last unit: block2 is at 1/16, block4 1/32.
+  assert [t.shape.as_list() for t in tensors] == [[2, 512, 4, 4],
+                                                  [2, 2048, 2, 2]]
+  expected = [features.FeatureInfo(names[0], 512, 16),
+              features.FeatureInfo(names[1], 2048, 32)]
+  assert info == expected
+  assert features.feature_info('resnet_v2_50', endpoints=names) == expected
