@@ -15,7 +15,7 @@ _THROUGHPUT_GOAL = 1.0      # issue 6 item 5: fp32 ours / tf-slim
 _BF16_GOAL = 2.8            # issue 6 item 2: bf16 / fp32 inference, batch 8
 _AGREEMENT_GOAL = 0.99      # top-1 agreement of bf16 with fp32
 _LOGIT_ERROR_GOAL = 0.01    # relative logit error of bf16
-_EXTRACT_GOAL = 0.9         # issue 4: pipeline / network alone
+_EXTRACT_GOAL = 0.9         # issue 5: pipeline / network alone
 
 
 def _status(value, goal, at_least=True):
@@ -185,7 +185,7 @@ def _extract_goal(extract):
     why = ('decoding and preprocessing share the %s cores with the network\'s '
            'own threads, so they do not fully hide behind the convolutions.'
            % extract.get('cores', '?'))
-  return [('`slimnets extract` pipeline / network alone >= %.1f (issue 4)' %
+  return [('`slimnets extract` pipeline / network alone >= %.1f (issue 5)' %
            _EXTRACT_GOAL, '%.2f' % ratio, _status(ratio, _EXTRACT_GOAL), why)]
 
 
