@@ -21,7 +21,7 @@ LABELS = ('slimnets', 'tf-slim', 'keras', 'slimnets bf16', 'slimnets NCHW',
           'slimnets XLA')
 
 
-def _peak_rss_mib():
+def peak_rss_mib():
   """This process's peak resident set size in MiB (VmHWM)."""
   try:
     with open('/proc/self/status') as f:
@@ -45,8 +45,34 @@ def _child(label, batch):
   for _ in range(3):
     runner.run_once()
   print(json.dumps({
-      'peak_rss_mib': _peak_rss_mib(),
+      'peak_rss_mib': peak_rss_mib(),
       'ops': len(runner.graph.get_operations())}))
+
+
+def run_child(module, *args):
+  """Runs `python -m <module> --child <args>` in a fresh process.
+
+  The child measures itself (e.g. `peak_rss_mib()`) and prints one JSON
+  object as its last line of output.
+
+  Args:
+    module: the bench module to run, e.g. 'bench.memory'.
+    *args: its child arguments (strings).
+
+  Returns:
+    The dict the child printed.
+
+  Raises:
+    RuntimeError: the child failed (with its last lines of stderr).
+  """
+  process = subprocess.run([sys.executable, '-m', module, '--child'] +
+                           list(args), check=False, capture_output=True,
+                           text=True)
+  if process.returncode:
+    raise RuntimeError('%s child %s failed (status %d): %s' % (
+        module, ' '.join(args), process.returncode,
+        '\n'.join(process.stderr.strip().splitlines()[-5:])))
+  return json.loads(process.stdout.strip().splitlines()[-1])
 
 
 def run(quick=False):
@@ -54,14 +80,7 @@ def run(quick=False):
   batch = 4 if quick else 16
   results = {'ops': {}}
   for label in LABELS:
-    process = subprocess.run(
-        [sys.executable, '-m', 'bench.memory', '--child', label, str(batch)],
-        check=False, capture_output=True, text=True)
-    if process.returncode:
-      raise RuntimeError('memory child %r failed (status %d): %s' % (
-          label, process.returncode,
-          '\n'.join(process.stderr.strip().splitlines()[-5:])))
-    child = json.loads(process.stdout.strip().splitlines()[-1])
+    child = run_child('bench.memory', label, str(batch))
     results[label] = child['peak_rss_mib']
     results['ops'][label] = child['ops']
     print(label, results[label], 'MiB', flush=True)

@@ -1,7 +1,7 @@
 """Renders bench/results.json as docs/performance.md and a PNG chart.
 
 `render(results, chart)` returns the Markdown: a goals table first (each goal
-of issues 2 and 6 as a measured ratio, "met" or "missed by N%", and for a
+of issues 2, 4, 5 and 6 as a measured ratio, "met" or "missed by N%", and for a
 miss one line of why, built from the measurements themselves), then one
 section per benchmark. `write_chart(results, path)` draws the throughput and
 build-time figures with matplotlib.
@@ -151,6 +151,23 @@ def _memory_goal(memory):
            _status(ratio, 1.0, at_least=False), why)]
 
 
+def _convert_goal(convert):
+  ratios = convert['above_baseline_over_model']
+  worst = max(ratios, key=ratios.get)
+  peaks = convert['peak_rss_mib']
+  why = ''
+  if ratios[worst] > convert['goal']:
+    why = ('%s peaks %.0f MiB above the baseline for a %.0f MiB model: it '
+           'holds about %.1f copies of the weights at once, not one tensor '
+           'at a time.' % (worst, peaks[worst] - peaks['baseline'],
+                           convert['model_mib'], ratios[worst]))
+  return [('Converting %s: peak RSS above `import tensorflow` <= %gx the '
+           'model size, every conversion (issue 4)' % (convert['model'],
+                                                  convert['goal']),
+           'max %.2fx (%s)' % (ratios[worst], worst),
+           _status(ratios[worst], convert['goal'], at_least=False), why)]
+
+
 def _precision_goals(precision):
   agreement = precision['top1_agreement']
   error = precision['relative_logit_error_mean']
@@ -217,6 +234,8 @@ def _goals_section(results):
     rows += _throughput_goals(results['throughput'], machine)
   if results.get('memory'):
     rows += _memory_goal(results['memory'])
+  if results.get('convert'):
+    rows += _convert_goal(results['convert'])
   if results.get('precision'):
     rows += _precision_goals(results['precision'])
   if results.get('extract'):
@@ -334,6 +353,33 @@ def _memory_section(memory):
   return lines + ['']
 
 
+def _convert_section(convert):
+  peaks = convert['peak_rss_mib']
+  lines = [
+      '## Peak memory of a conversion (%s, %d classes)' % (
+          convert['model'], convert['num_classes']), '',
+      'A random checkpoint (%d tensors, %.1f M parameters, %.0f MiB in '
+      'float32) written as `.npz`, then each step with '
+      '`checkpoints_tools.convert.convert` in a fresh process; peak resident '
+      'set size (VmHWM). The baseline process imports TensorFlow and '
+      'checkpoints_tools and does nothing. Goal: tensors are streamed one at '
+      'a time, so a conversion peaks at most %gx the model size above the '
+      'baseline.' % (convert['tensors'], convert['parameters'] / 1e6,
+                     convert['model_mib'], convert['goal']), '',
+      '| step | peak RSS (MiB) | above baseline (MiB) | / model size |',
+      '|---|---:|---:|---:|',
+  ]
+  for label, peak in peaks.items():
+    ratio = convert['above_baseline_over_model'].get(label)
+    lines.append('| %s | %.0f | %s | %s |' % (
+        label, peak,
+        '%.0f' % (peak - peaks['baseline']) if ratio is not None else '-',
+        '%.2f' % ratio if ratio is not None else '-'))
+  lines += ['', 'Files on disk (MiB): %s.' % ', '.join(
+      '%s %.0f' % item for item in convert['file_mib'].items())]
+  return lines + ['']
+
+
 def _precision_section(precision):
   return [
       '## bfloat16 accuracy on a trained network',
@@ -437,6 +483,8 @@ def render(results, chart=None):
     lines += _extract_section(results['extract'])
   if results.get('memory'):
     lines += _memory_section(results['memory'])
+  if results.get('convert'):
+    lines += _convert_section(results['convert'])
   if results.get('precision'):
     lines += _precision_section(results['precision'])
   if results.get('grouped'):
