@@ -12,6 +12,7 @@ Run: python -m bench.build_speed [--repeats N] [--models resnet_v2_152 ...]
 """
 
 import argparse
+import gc
 import json
 import statistics
 import time
@@ -30,6 +31,10 @@ DEFAULT_MODELS = ('resnet_v1_50', 'resnet_v1_101', 'resnet_v1_152',
 
 def _build_seconds(model_fn, arg_scope_fn, num_classes):
   """(process CPU seconds to build, op count of the graph)."""
+  # The previous builds' graphs are garbage in reference cycles; collected
+  # now, outside the timing, they cannot trigger a full collection inside
+  # it (which would charge one net for the other's leftovers).
+  gc.collect()
   graph = tf.Graph()
   with graph.as_default():
     images = tf.compat.v1.placeholder(tf.float32, [None, 224, 224, 3])
@@ -50,6 +55,46 @@ def op_floor_us(count=5000):
     for _ in range(count):
       net = tf.identity(net)
     return 1e6 * (time.process_time() - start) / count
+
+
+def variable_cost(name='resnet_v2_152'):
+  """Where slimnets' build time of `name` goes: its variables.
+
+  Profiles one build with cProfile and returns the share of the time spent
+  inside `tf.compat.v1.get_variable` (the same calls tf-slim makes), the
+  variable count and how many graph ops the variables own (handle,
+  initializer, VarIsInitializedOp, assign, read).
+  """
+  import cProfile  # pylint: disable=import-outside-toplevel
+  import pstats  # pylint: disable=import-outside-toplevel
+  info = registry.get_model(name)
+  graph = tf.Graph()
+  profile = cProfile.Profile()
+  with graph.as_default():
+    images = tf.compat.v1.placeholder(tf.float32, [None, 224, 224, 3])
+    with slim.arg_scope(info.arg_scope_fn()):
+      profile.enable()
+      info.fn(images, info.num_classes, is_training=True)
+      profile.disable()
+  stats = pstats.Stats(profile)
+  # The outermost get_variable frame holds all nested ones.
+  in_get_variable = max(
+      cumulative for (path, _, function), (_, _, _, cumulative, _)
+      in stats.stats.items()
+      if function == 'get_variable' and path.endswith('variable_scope.py'))
+  variables = graph.get_collection(tf.compat.v1.GraphKeys.GLOBAL_VARIABLES)
+  prefixes = tuple(v.op.name + '/' for v in variables)
+  names = {v.op.name for v in variables}
+  operations = graph.get_operations()
+  variable_ops = sum(1 for op in operations
+                     if op.name in names or op.name.startswith(prefixes))
+  return {
+      'model': name,
+      'get_variable_share': round(in_get_variable / stats.total_tt, 2),
+      'variables': len(variables),
+      'variable_ops': variable_ops,
+      'ops': len(operations),
+  }
 
 
 def run(models=DEFAULT_MODELS, repeats=3):
@@ -94,6 +139,9 @@ def run(models=DEFAULT_MODELS, repeats=3):
   results['_op_floor_us'] = round(statistics.median(floors), 1)
   print('TensorFlow adds a tf.identity op in %.1f us' %
         results['_op_floor_us'], flush=True)
+  profiled = 'resnet_v2_152' if 'resnet_v2_152' in models else models[-1]
+  results['_variable_cost'] = variable_cost(profiled)
+  print('variables: %s' % results['_variable_cost'], flush=True)
   return results
 
 

@@ -10,6 +10,7 @@ build-time figures with matplotlib.
 # --- goals ----------------------------------------------------------------------
 
 _BUILD_GOAL = 4.0           # issue 2: graph build >= 4x faster than tf-slim
+_BUILD_GOAL_MODEL = 'resnet_v2_152'  # ... for this model
 _LINEAR_GOAL = 1.25         # ms/unit at the deepest / shallowest depth
 _THROUGHPUT_GOAL = 1.0      # issue 6 item 5: fp32 ours / tf-slim
 _BF16_GOAL = 2.8            # issue 6 item 2: bf16 / fp32 inference, batch 8
@@ -36,7 +37,9 @@ def _build_goals(build):
   models = _models(build)
   if not models:
     return rows
-  worst = min(models, key=lambda name: models[name]['speedup'])
+  # The issue's goal is stated for resnet_v2_152; every ResNet is reported.
+  worst = (_BUILD_GOAL_MODEL if _BUILD_GOAL_MODEL in models else
+           min(models, key=lambda name: models[name]['speedup']))
   row = models[worst]
   why = ''
   floor = build.get('_op_floor_us')
@@ -45,13 +48,21 @@ def _build_goals(build):
     needed_us = 1e6 * row['tf_slim_s'] / _BUILD_GOAL / row['slimnets_ops']
     why = ('%s: slimnets spends %.0f us per graph op (%d ops); 4x needs '
            '%.0f us, and TensorFlow alone takes %.0f us to add a bare '
-           'tf.identity op, so most of the rest is TensorFlow\'s own op '
-           'construction (shape inference, attrs), which any Python builder '
-           'pays.' % (worst, ours_us, row['slimnets_ops'], needed_us, floor))
-  rows.append(('Graph build >= %gx faster than tf-slim, every ResNet '
-               '(issue 2)' % _BUILD_GOAL,
-               'min %.2fx (%s), max %.2fx' % (
-                   row['speedup'], worst,
+           'tf.identity op.' % (worst, ours_us, row['slimnets_ops'],
+                                needed_us, floor))
+    cost = build.get('_variable_cost')
+    if cost:
+      why += (' %d%% of the build is inside tf.compat.v1.get_variable: %d '
+              'resource variables own %d of the %d ops (handle, initializer, '
+              'VarIsInitializedOp, assign, read), the same calls and ops '
+              'tf-slim makes and a checkpoint-compatible net must make.' % (
+                  100 * cost['get_variable_share'], cost['variables'],
+                  cost['variable_ops'], cost['ops']))
+  rows.append(('Graph build >= %gx faster than tf-slim, %s (issue 2)' %
+               (_BUILD_GOAL, worst),
+               '%.2fx (every ResNet: %.2fx to %.2fx)' % (
+                   row['speedup'],
+                   min(r['speedup'] for r in models.values()),
                    max(r['speedup'] for r in models.values())),
                _status(row['speedup'], _BUILD_GOAL), why))
   for family in ('resnet_v1', 'resnet_v2'):
@@ -280,6 +291,14 @@ def _build_section(build):
     lines += ['', 'TensorFlow itself takes %.1f us to add a bare '
               '`tf.identity` op to a graph: the floor under any Python '
               'builder.' % build['_op_floor_us']]
+  cost = build.get('_variable_cost')
+  if cost:
+    lines += ['', 'Profiled (cProfile, one build of %s): %d%% of slimnets\' '
+              'build time is spent creating its %d variables with '
+              '`tf.compat.v1.get_variable`; they own %d of the graph\'s %d '
+              'ops.' % (cost['model'], 100 * cost['get_variable_share'],
+                        cost['variables'], cost['variable_ops'],
+                        cost['ops'])]
   return lines
 
 

@@ -15,6 +15,7 @@ Run: python -m bench.run                # every section: about 10 minutes
                                         # folder, not the repo, and prints
                                         # the full run's estimated time
      python -m bench.run --only build   # one section
+     python -m bench.run --report-only  # docs from the stored results
 """
 
 import argparse
@@ -154,6 +155,9 @@ def main(argv=None):
                       help='folder for results.json, performance.md and '
                       'the chart (default: bench/ and docs/; with --quick a '
                       'new temporary folder)')
+  parser.add_argument('--report-only', action='store_true',
+                      help='run nothing: rewrite performance.md and the '
+                      'chart from the stored results.json')
   args = parser.parse_args(argv)
   results_path, doc_path = RESULTS, DOC
   if args.quick or args.out_dir:
@@ -167,22 +171,24 @@ def main(argv=None):
       results = json.load(f)
   seconds = results.setdefault('section_seconds', {})
   start = time.time()
-  for name in args.only or list(SECTIONS):
+  for name in [] if args.report_only else args.only or list(SECTIONS):
     print('== %s' % name, flush=True)
     section_start = time.time()
     results[name] = SECTIONS[name](args.quick)
     seconds[name] = round(time.time() - section_start, 1)
     print('== %s: %.0f s' % (name, seconds[name]), flush=True)
-  results['quick'] = args.quick
-  if args.quick and not args.only:
+  if not args.report_only:
+    results['quick'] = args.quick
+  if args.quick and not args.only and not args.report_only:
     results['full_run_estimate_s'] = _estimate_full_seconds(results)
     print('estimated full run: %.0f minutes on this machine now (%s)' % (
         sum(results['full_run_estimate_s'].values()) / 60,
         ', '.join('%s %.1f' % (k, v / 60) for k, v in
                   results['full_run_estimate_s'].items())), flush=True)
-  results['machine'] = _machine()
-  results['date'] = datetime.date.today().isoformat()
-  _write_atomically(results_path, json.dumps(results, indent=1) + '\n')
+  if not args.report_only:
+    results['machine'] = _machine()
+    results['date'] = datetime.date.today().isoformat()
+    _write_atomically(results_path, json.dumps(results, indent=1) + '\n')
   os.makedirs(os.path.dirname(doc_path), exist_ok=True)
   chart = report.write_chart(results, os.path.join(os.path.dirname(doc_path),
                                                    CHART))
