@@ -115,3 +115,26 @@ def randomize_keras_weights(model, seed=0, grouped_depthwise=False):
       weights.append(rng.normal(0, 0.2, shape))
   model.set_weights([w.astype(np.float32) for w in weights])
   return model
+
+
+def assert_keras_round_trip(prefix, folder, fresh_model, logits_of,
+                            expected_logits):
+  """slim -> Keras .h5 -> Keras model, and back to slim, lose nothing.
+
+  Converts the slim checkpoint `prefix` to a weights-only .h5 in `folder`,
+  loads it into `fresh_model` (a Keras model with other weights) and
+  requires `logits_of(fresh_model)` to equal `expected_logits` bit for bit;
+  then converts the .h5 back and requires the same tensors as `prefix`.
+
+  Returns:
+    The summary of the .h5 -> slim conversion.
+  """
+  from checkpoints_tools import convert  # pylint: disable=g-import-not-at-top
+  h5 = str(folder / 'back.h5')
+  convert.convert(prefix, h5)
+  fresh_model.load_weights(h5)
+  np.testing.assert_array_equal(logits_of(fresh_model), expected_logits)
+  back = str(folder / 'back.ckpt')
+  summary = convert.convert(h5, back)
+  assert_same_tensors(prefix, back)
+  return summary

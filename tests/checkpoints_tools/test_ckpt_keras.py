@@ -8,7 +8,6 @@ written as Keras .h5 must load with tf_keras `model.load_weights`.
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import ckpt_helpers
 from checkpoints_tools import convert
@@ -106,15 +105,9 @@ def test_slim_to_keras_loads_in_tf_keras(keras50, tmp_path):
   _, path, keras_logits = keras50
   prefix = str(tmp_path / 'from_keras.ckpt')
   convert.convert(path, prefix)
-  h5 = str(tmp_path / 'back.h5')
-  convert.convert(prefix, h5)
-  fresh = _keras_model(50, seed=7)
-  fresh.load_weights(h5)
-  np.testing.assert_array_equal(fresh.predict(_images(), verbose=0),
-                                keras_logits)
-  back = str(tmp_path / 'back.ckpt')
-  convert.convert(h5, back)
-  ckpt_helpers.assert_same_tensors(prefix, back)
+  ckpt_helpers.assert_keras_round_trip(
+      prefix, tmp_path, _keras_model(50, seed=7),
+      lambda model: model.predict(_images(), verbose=0), keras_logits)
 
 
 def test_slim_1001_to_keras_needs_num_classes(tmp_path):

@@ -124,15 +124,9 @@ def test_depthwise_kernel_needs_the_transform(keras50, tmp_path):
 def test_slim_to_keras_loads_in_keras_applications(keras50, tmp_path):
   """slim -> Keras .h5 loads by layer order; slim -> Keras -> slim exact."""
   _, keras_logits, prefix, _ = keras50
-  h5 = str(tmp_path / 'back.h5')
-  convert.convert(prefix, h5)
-  fresh = _keras_model(seed=7)
-  fresh.load_weights(h5)
-  np.testing.assert_array_equal(_keras_logits(fresh, _images()),
-                                keras_logits)
-  back = str(tmp_path / 'back.ckpt')
-  convert.convert(h5, back)
-  ckpt_helpers.assert_same_tensors(prefix, back)
+  ckpt_helpers.assert_keras_round_trip(
+      prefix, tmp_path, _keras_model(seed=7),
+      lambda model: _keras_logits(model, _images()), keras_logits)
 
 
 def test_slim_checkpoint_to_keras(tmp_path):
