@@ -45,8 +45,8 @@ from checkpoints_tools import mappings
 from checkpoints_tools import transforms
 
 NAMING_OF_FORMAT = {
-    'slim': 'slim', 'npz': 'slim', 'keras': 'keras', 'safetensors': 'torch',
-    'torch': 'torch', 'paddle': 'paddle'
+    'slim': 'slim', 'npz': 'slim', 'keras': 'keras', 'keras3': 'keras3',
+    'safetensors': 'torch', 'torch': 'torch', 'paddle': 'paddle'
 }
 
 

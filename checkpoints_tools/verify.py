@@ -1,7 +1,7 @@
 """Checks a converted slim checkpoint against its source model numerically.
 
 The source model is built in its own framework (tf_keras for Keras .h5,
-keras-applications 1.0.8 on tf_keras for its ResNeXt, torch + torchvision
+Keras 3 for Keras 3 `.weights.h5`, keras-applications 1.0.8 on tf_keras for its ResNeXt, torch + torchvision
 for torchvision-named .safetensors / .pt, paddle.vision for .pdparams; torch
 and paddle in a child process) with the source weights; ours is
 the registered model under its arg scope with the source's batch-norm
@@ -51,6 +51,32 @@ def _keras_logits(table, src, classes, images):
       weights=None, input_shape=images.shape[1:], classes=classes,
       classifier_activation=None)
   model.load_weights(src)
+  return model.predict(images, verbose=0)
+
+
+def _keras3_logits(table, src, classes, images):
+  """Keras 3 keras.applications model loaded from a `.weights.h5` file."""
+  import os  # pylint: disable=g-import-not-at-top
+  import tempfile  # pylint: disable=g-import-not-at-top
+  try:
+    import keras  # pylint: disable=g-import-not-at-top
+  except ImportError:
+    keras = None
+  if keras is None or not keras.__version__.startswith('3.'):
+    raise ValueError('verify needs Keras 3 to build %s; pip install keras' %
+                     table.source_model)
+  name = table.source_model.rsplit('.', 1)[1]
+  keras.backend.clear_session()
+  model = getattr(keras.applications, name)(
+      weights=None, input_shape=images.shape[1:], classes=classes,
+      classifier_activation=None)
+  with tempfile.TemporaryDirectory() as folder:
+    # Keras 3 reads this layout only from a path ending in .weights.h5.
+    path = src
+    if not src.endswith('.weights.h5'):
+      path = os.path.join(folder, 'source.weights.h5')
+      os.symlink(os.path.abspath(src), path)
+    model.load_weights(path)
   return model.predict(images, verbose=0)
 
 
@@ -239,6 +265,8 @@ def verify(src, converted, model, src_format=None, image_size=224,
       -1, 1, (batch_size, image_size, image_size, 3)).astype(np.float32)
   if naming == 'keras':
     theirs = _keras_logits(table, src, src_classes, images)
+  elif naming == 'keras3':
+    theirs = _keras3_logits(table, src, src_classes, images)
   elif naming == 'torch':
     theirs = _torch_logits(table, src, model, src_classes, images)
   elif naming == 'paddle':

@@ -5,14 +5,16 @@ Formats (name: files):
                directory with a `checkpoint` state file.
   npz:         numpy `.npz`, one array per tensor, keys as they are.
   keras:       Keras HDF5 weights: tf_keras whole-model or weights-only `.h5`,
-               and Keras 3 `.weights.h5` (read only), read with h5py.
+               read with h5py.
+  keras3:      Keras 3 `.weights.h5` (`layers/conv2d_3/vars/0`), read and
+               written with h5py.
   safetensors: `.safetensors`, read and written without torch.
   torch:       `.pt` / `.pth` / `.bin` pickles, only when torch is importable.
   paddle:      Paddle `.pdparams` (a pickle of numpy arrays), read through a
                restricted unpickler, without paddle.
 
 Readers expose `keys()`, `shape(key)`, `dtype(key)`, `get(key)` and read one
-tensor at a time where the format allows it (slim, npz, keras,
+tensor at a time where the format allows it (slim, npz, keras, keras3,
 safetensors). Writers are context managers with `add(key, array)`: they
 write into a temporary file next to the destination, and move it into place
 with `os.replace` only when the `with` block completes; an error leaves the
@@ -29,10 +31,11 @@ Typical use:
 
 import os
 
-FORMATS = ('slim', 'npz', 'keras', 'safetensors', 'torch', 'paddle')
+FORMATS = ('slim', 'npz', 'keras', 'keras3', 'safetensors', 'torch',
+           'paddle')
 
 _EXTENSIONS = (
-    ('.weights.h5', 'keras'),
+    ('.weights.h5', 'keras3'),
     ('.h5', 'keras'),
     ('.hdf5', 'keras'),
     ('.npz', 'npz'),
@@ -82,7 +85,7 @@ def detect(path):
   with open(path, 'rb') as f:
     head = f.read(16)
   if head.startswith(b'\x89HDF\r\n\x1a\n'):
-    return 'keras'
+    return _hdf5_format(path)
   if head.startswith(b'PK\x03\x04'):
     import zipfile  # pylint: disable=g-import-not-at-top
     try:
@@ -105,6 +108,17 @@ def detect(path):
     return 'slim'
   raise FormatError('%s: unknown file format (first bytes %r)' %
                     (path, head[:8]))
+
+
+def _hdf5_format(path):
+  """'keras3' for Keras 3's `layers/*/vars/*` layout, else 'keras'."""
+  import h5py  # pylint: disable=g-import-not-at-top
+  from checkpoints_tools.formats import keras3  # pylint: disable=g-import-not-at-top
+  try:
+    with h5py.File(path, 'r') as h5file:
+      return 'keras3' if keras3.is_keras3(h5file) else 'keras'
+  except (OSError, ValueError):
+    return 'keras'  # Its reader reports the corruption.
 
 
 def open_reader(path, fmt=None):

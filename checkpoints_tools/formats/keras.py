@@ -11,9 +11,8 @@ each, weights in the order added, so the file loads with
 follow) or `model.load_weights(path, by_name=True)` in tf_keras, and with
 `model.load_weights(path)` in Keras 3 (its legacy .h5 reader).
 
-Keras 3 `.weights.h5` files name their layers by class and creation count
-(`layers/conv2d_44/vars/0`), not by layer name; matching them would mean
-zipping by position, so they are refused with a clear error.
+Keras 3 `.weights.h5` files (`layers/conv2d_44/vars/0`) are format
+`keras3` (`formats/keras3.py`).
 """
 
 import os
@@ -53,9 +52,7 @@ class Reader(formats.Reader):
       if 'layers' in root and 'vars' in root:
         raise formats.FormatError(
             '%s: a Keras 3 .weights.h5 file (layers named by class, e.g. '
-            'conv2d_44) is not supported; save the weights with tf_keras '
-            "(model.save_weights('w.h5')) or Keras 3 model.save('m.h5')" %
-            path)
+            'conv2d_44): read it as format keras3' % path)
       raise formats.FormatError('%s: an HDF5 file without Keras weights (no '
                                 'layer_names attribute)' % path)
     self.layer_order = []

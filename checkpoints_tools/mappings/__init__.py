@@ -16,6 +16,8 @@ Namings:
           torchvision-layout models, else the mechanical "slim-torch" naming
           (see `slim_torch_key`).
   keras   Keras layer/weight names (.h5).
+  keras3  Keras 3 `.weights.h5` names (`layers/conv2d_3/vars/0`), derived by
+          position from the keras tables (`mappings/keras3.py`).
   paddle  paddle.vision names (.pdparams).
 
 Typical use:
@@ -31,7 +33,7 @@ import functools
 import importlib
 import re
 
-NAMINGS = ('slim', 'torch', 'keras', 'paddle')
+NAMINGS = ('slim', 'torch', 'keras', 'keras3', 'paddle')
 _FAMILY_MODULES = ('checkpoints_tools.mappings.resnet',
                    'checkpoints_tools.mappings.xception')
 
@@ -154,7 +156,18 @@ def _builders():
   builders = {}
   for name in _FAMILY_MODULES:
     builders.update(importlib.import_module(name).TABLES)
+  # Keras 3 tables come from the Keras ones of the models Keras 3 ships
+  # (mappings/keras3.py).
+  from checkpoints_tools.mappings import keras3  # pylint: disable=g-import-not-at-top
+  for (model, naming), builder in list(builders.items()):
+    if naming == 'keras' and keras3.has_keras3(builder()):
+      builders[(model, 'keras3')] = functools.partial(_keras3_table, builder)
   return builders
+
+
+def _keras3_table(keras_builder):
+  from checkpoints_tools.mappings import keras3  # pylint: disable=g-import-not-at-top
+  return keras3.keras3_table(keras_builder())
 
 
 def models(naming=None):
@@ -166,9 +179,9 @@ def models(naming=None):
 # weights of each source framework's models expect, by `Table.source_model`.
 # Slim-named and slim-torch files expect their registered model's.
 _SOURCE_PREPROCESSING = (
-    (r'^tf_keras\.applications\.ResNet\d+V2$', 'tf'),
-    (r'^tf_keras\.applications\.ResNet\d+$', 'caffe'),
-    (r'^tf_keras\.applications\.Xception$', 'tf'),
+    (r'^(tf_)?keras\.applications\.ResNet\d+V2$', 'tf'),
+    (r'^(tf_)?keras\.applications\.ResNet\d+$', 'caffe'),
+    (r'^(tf_)?keras\.applications\.Xception$', 'tf'),
     # keras-applications' ResNeXt preprocess_input uses mode='torch'.
     (r'^keras_applications\.resnext\.', 'torch'),
     (r'^torchvision\.models\.', 'torch'),
