@@ -48,8 +48,9 @@ class Reader(formats.Reader):
     if 'model_weights' in root:
       root = root['model_weights']
     if 'layer_names' not in root.attrs:
+      keras3 = 'layers' in root and 'vars' in root
       self._file.close()
-      if 'layers' in root and 'vars' in root:
+      if keras3:
         raise formats.FormatError(
             '%s: a Keras 3 .weights.h5 file (layers named by class, e.g. '
             'conv2d_44): read it as format keras3' % path)

@@ -95,7 +95,7 @@ def test_detection_and_destination_format(resnet50v2, tmp_path):
   renamed = str(tmp_path / 'weights.bin.h5')
   os.symlink(path, renamed)
   assert formats.detect(renamed) == 'keras3'
-  with pytest.raises(formats.FormatError, match='keras3'):
+  with pytest.raises(formats.FormatError, match='read it as format keras3'):
     formats.open_reader(path, 'keras')
 
 
@@ -244,3 +244,15 @@ def test_other_models_read_and_write(name, model, size, tmp_path):
   fresh.load_weights(back)
   np.testing.assert_array_equal(fresh.predict(images, verbose=0),
                                 keras_logits)
+
+
+def test_unknown_layer_class_is_one_line_error():
+  from checkpoints_tools.mappings import keras3  # pylint: disable=g-import-not-at-top
+  assert keras3.keras_class('l', ('depthwise_kernel', 'bias'),
+                            'identity') == 'depthwise_conv2d'
+  with pytest.raises(ValueError, match='class of layer stem_ln .*weights '
+                     'scale, offset'):
+    keras3.keras_class('stem_ln', ('scale', 'offset'), 'identity')
+  # Only models Keras 3 ships get a table (not keras-applications' ResNeXt).
+  assert 'resnext50_32x4d' not in mappings.models('keras3')
+  assert 'resnet_v2_152' in mappings.models('keras3')
