@@ -31,53 +31,21 @@ def _text(value):
   return value.decode('utf-8') if isinstance(value, bytes) else str(value)
 
 
-class Reader(formats.Reader):
-  """Reads Keras `.h5` weights one tensor at a time."""
+class HDF5Reader(formats.Reader):
+  """Reads weights from an HDF5 file one dataset at a time.
 
-  format = 'keras'
+  Opens the file; a subclass fills `self._paths`, {key: dataset path} in
+  the order `keys()` gives them.
+  """
 
   def __init__(self, path):
     super().__init__(path)
-    h5py = _h5py()
     try:
-      self._file = h5py.File(path, 'r')
+      self._file = _h5py().File(path, 'r')
     except (OSError, ValueError) as error:
       raise formats.FormatError('%s: not a readable HDF5 file (%s)' %
                                 (path, ' '.join(str(error).split()))) from None
-    root = self._file
-    if 'model_weights' in root:
-      root = root['model_weights']
-    if 'layer_names' not in root.attrs:
-      keras3 = 'layers' in root and 'vars' in root
-      self._file.close()
-      if keras3:
-        raise formats.FormatError(
-            '%s: a Keras 3 .weights.h5 file (layers named by class, e.g. '
-            'conv2d_44): read it as format keras3' % path)
-      raise formats.FormatError('%s: an HDF5 file without Keras weights (no '
-                                'layer_names attribute)' % path)
-    self.layer_order = []
     self._paths = {}
-    self._layer_of = {}
-    try:
-      for layer in (_text(n) for n in root.attrs['layer_names']):
-        names = [_text(n) for n in root[layer].attrs.get('weight_names', [])]
-        if names:
-          self.layer_order.append(layer)
-        for name in names:
-          short = name.split('/')[-1].split(':')[0]
-          key = layer + '/' + short
-          if key in self._paths:
-            raise formats.FormatError('%s: two weights named %s' %
-                                      (path, key))
-          self._paths[key] = root[layer].name + '/' + name
-          self._layer_of[key] = layer
-    except KeyError as error:
-      self._file.close()
-      raise formats.FormatError('%s: corrupt Keras weights (%s)' %
-                                (path, error)) from None
-    self.attrs = {k: _text(v) for k, v in root.attrs.items()
-                  if k in ('backend', 'keras_version')}
 
   def keys(self):
     return list(self._paths)
@@ -106,6 +74,48 @@ class Reader(formats.Reader):
 
   def close(self):
     self._file.close()
+
+
+class Reader(HDF5Reader):
+  """Reads tf_keras `.h5` weights (whole model or weights only)."""
+
+  format = 'keras'
+
+  def __init__(self, path):
+    super().__init__(path)
+    root = self._file
+    if 'model_weights' in root:
+      root = root['model_weights']
+    if 'layer_names' not in root.attrs:
+      keras3 = 'layers' in root and 'vars' in root
+      self._file.close()
+      if keras3:
+        raise formats.FormatError(
+            '%s: a Keras 3 .weights.h5 file (layers named by class, e.g. '
+            'conv2d_44): read it as format keras3' % path)
+      raise formats.FormatError('%s: an HDF5 file without Keras weights (no '
+                                'layer_names attribute)' % path)
+    self.layer_order = []
+    self._layer_of = {}
+    try:
+      for layer in (_text(n) for n in root.attrs['layer_names']):
+        names = [_text(n) for n in root[layer].attrs.get('weight_names', [])]
+        if names:
+          self.layer_order.append(layer)
+        for name in names:
+          short = name.split('/')[-1].split(':')[0]
+          key = layer + '/' + short
+          if key in self._paths:
+            raise formats.FormatError('%s: two weights named %s' %
+                                      (path, key))
+          self._paths[key] = root[layer].name + '/' + name
+          self._layer_of[key] = layer
+    except KeyError as error:
+      self._file.close()
+      raise formats.FormatError('%s: corrupt Keras weights (%s)' %
+                                (path, error)) from None
+    self.attrs = {k: _text(v) for k, v in root.attrs.items()
+                  if k in ('backend', 'keras_version')}
 
 
 class Writer(formats.Writer):

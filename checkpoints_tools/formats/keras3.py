@@ -33,6 +33,7 @@ import re
 import numpy as np
 
 from checkpoints_tools import formats
+from checkpoints_tools.formats import keras
 
 _KEY = re.compile(r'^layers/[A-Za-z0-9_]+/vars/\d+$')
 
@@ -62,7 +63,7 @@ def _natural(key):
   return [int(t) if t.isdigit() else t for t in re.split(r'(\d+)', key)]
 
 
-class Reader(formats.Reader):
+class Reader(keras.HDF5Reader):
   """Reads a Keras 3 `.weights.h5` file one tensor at a time."""
 
   format = 'keras3'
@@ -70,11 +71,6 @@ class Reader(formats.Reader):
   def __init__(self, path):
     super().__init__(path)
     h5py = _h5py()
-    try:
-      self._file = h5py.File(path, 'r')
-    except (OSError, ValueError) as error:
-      raise formats.FormatError('%s: not a readable HDF5 file (%s)' %
-                                (path, ' '.join(str(error).split()))) from None
     if not is_keras3(self._file):
       self._file.close()
       raise formats.FormatError(
@@ -89,35 +85,8 @@ class Reader(formats.Reader):
       self._file.close()
       raise formats.FormatError('%s: corrupt Keras 3 weights (%s)' %
                                 (path, error)) from None
-    self._keys = sorted(keys, key=_natural)
-
-  def keys(self):
-    return list(self._keys)
-
-  def _dataset(self, key):
-    if key not in self._keys:
-      raise self._missing(key)
-    try:
-      return self._file[key]
-    except KeyError:
-      raise formats.FormatError('%s: weight %s is listed but missing' %
-                                (self.path, key)) from None
-
-  def shape(self, key):
-    return tuple(self._dataset(key).shape)
-
-  def dtype(self, key):
-    return np.dtype(self._dataset(key).dtype)
-
-  def get(self, key):
-    try:
-      return np.asarray(self._dataset(key)[()])
-    except (OSError, ValueError) as error:
-      raise formats.FormatError('%s: cannot read weight %s (%s)' %
-                                (self.path, key, error)) from None
-
-  def close(self):
-    self._file.close()
+    # Keys are the dataset paths themselves.
+    self._paths = {key: key for key in sorted(keys, key=_natural)}
 
 
 class Writer(formats.Writer):
