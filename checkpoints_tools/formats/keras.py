@@ -118,14 +118,29 @@ class Reader(HDF5Reader):
                   if k in ('backend', 'keras_version')}
 
 
-class Writer(formats.Writer):
+class HDF5Writer(formats.Writer):
+  """Writes an HDF5 file at the temporary path; removes it on abort."""
+
+  def __init__(self, path, force=False):
+    super().__init__(path, force)
+    self._file = _h5py().File(self.tmp_path, 'w')
+
+  def _abort(self):
+    try:
+      self._file.close()
+    except Exception:  # pylint: disable=broad-except
+      pass
+    if os.path.exists(self.tmp_path):
+      os.remove(self.tmp_path)
+
+
+class Writer(HDF5Writer):
   """Writes a tf_keras weights-only `.h5` file."""
 
   format = 'keras'
 
   def __init__(self, path, force=False):
     super().__init__(path, force)
-    self._file = _h5py().File(self.tmp_path, 'w')
     self._layers = []
     self._weights = {}
 
@@ -150,11 +165,3 @@ class Writer(formats.Writer):
     # Anything but '1' (which asks Keras to convert Keras 1 layouts).
     self._file.attrs['keras_version'] = b'2'
     self._file.close()
-
-  def _abort(self):
-    try:
-      self._file.close()
-    except Exception:  # pylint: disable=broad-except
-      pass
-    if os.path.exists(self.tmp_path):
-      os.remove(self.tmp_path)

@@ -27,7 +27,6 @@ Typical use:
      reader.get('layers/conv2d/vars/0').shape  # (7, 7, 3, 64)
 """
 
-import os
 import re
 
 import numpy as np
@@ -89,14 +88,13 @@ class Reader(keras.HDF5Reader):
     self._paths = {key: key for key in sorted(keys, key=_natural)}
 
 
-class Writer(formats.Writer):
+class Writer(keras.HDF5Writer):
   """Writes a Keras 3 `.weights.h5` file (keys `layers/<layer>/vars/<i>`)."""
 
   format = 'keras3'
 
   def __init__(self, path, force=False):
     super().__init__(path, force)
-    self._file = _h5py().File(self.tmp_path, 'w')
     self._file.create_group('layers')
     # The model's own variables: none for the supported models.
     self._file.create_group('vars')
@@ -109,11 +107,3 @@ class Writer(formats.Writer):
 
   def _finish(self):
     self._file.close()
-
-  def _abort(self):
-    try:
-      self._file.close()
-    except Exception:  # pylint: disable=broad-except
-      pass
-    if os.path.exists(self.tmp_path):
-      os.remove(self.tmp_path)
