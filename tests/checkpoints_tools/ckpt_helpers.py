@@ -138,3 +138,9 @@ def assert_keras_round_trip(prefix, folder, fresh_model, logits_of,
   summary = convert.convert(h5, back)
   assert_same_tensors(prefix, back)
   return summary
+
+
+def assert_same_predictions(actual, expected, rel=1e-4):
+  """Logits within `rel` of the largest logit, and the same top-1."""
+  assert relative_difference(actual, expected) <= rel
+  assert (actual.argmax(-1) == expected.argmax(-1)).all()
