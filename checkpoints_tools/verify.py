@@ -130,27 +130,11 @@ with torch.no_grad():
 
 
 def _torch_logits(table, src, model, classes, images):
-  import os  # pylint: disable=g-import-not-at-top
-  import subprocess  # pylint: disable=g-import-not-at-top
-  import sys  # pylint: disable=g-import-not-at-top
-  import tempfile  # pylint: disable=g-import-not-at-top
   if model not in _TORCHVISION_NAMES:
     raise ValueError('no torchvision model for %s (%s)' %
                      (model, table.source_model))
-  with tempfile.TemporaryDirectory() as tmp:
-    images_path = os.path.join(tmp, 'images.npy')
-    out = os.path.join(tmp, 'logits.npy')
-    np.save(images_path, images)
-    result = subprocess.run(
-        [sys.executable, '-c', _TORCH_SCRIPT, _TORCHVISION_NAMES[model],
-         str(classes), src, images_path, out],
-        capture_output=True, text=True, check=False)
-    if result.returncode:
-      lines = (result.stderr or result.stdout).strip().splitlines()
-      raise ValueError('torch side failed: %s' %
-                       (lines[-1] if lines else 'status %d' %
-                        result.returncode))
-    return np.load(out)
+  return _child_logits(_TORCH_SCRIPT, 'torch', _TORCHVISION_NAMES[model],
+                       classes, src, images)
 
 
 # paddle runs in a child process too (it bundles its own native libraries).
