@@ -345,10 +345,7 @@ def convert(src, dst, src_format=None, dst_format=None, model=None,
                  desc='%s -> %s' % (reader.format, dst_format))
     writer_kwargs = {}
     if dst_format in _METADATA_FORMATS:
-      metadata = _metadata(steps, reader.format)
-      if dst_format == 'safetensors':
-        metadata['format'] = 'np'
-      writer_kwargs['metadata'] = metadata
+      writer_kwargs['metadata'] = _metadata(steps, reader.format)
     try:
       with formats.open_writer(dst, dst_format, force=force,
                                **writer_kwargs) as writer:

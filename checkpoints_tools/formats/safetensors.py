@@ -75,7 +75,8 @@ class Writer(formats.Writer):
 
   def __init__(self, path, force=False, metadata=None):
     super().__init__(path, force)
-    self._metadata = dict(metadata or {'format': 'np'})
+    # 'format' tells safetensors' loaders which framework wrote the file.
+    self._metadata = dict({'format': 'np'}, **(metadata or {}))
     self._header = {}
     self._offset = 0
     self._data_path = self.tmp_path + '.data'
