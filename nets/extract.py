@@ -419,17 +419,14 @@ def build_pipeline(paths, model, endpoints=None, batch_size=32,
   dataset = dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
   index, images = tf.compat.v1.data.make_one_shot_iterator(
       dataset).get_next()
-  selected = list(endpoints or DEFAULT_ENDPOINTS)
-  # Channels and strides come from the NHWC probe, outside the layout scope
-  # (the probe reads shapes as NHWC).
-  info = features.feature_info(model, selected, output_stride=output_stride)
   with runtime.data_format_scope(data_format):
-    _, end_points = features.build_end_points(
-        images, model, output_stride=output_stride, is_training=False)
+    tensors, info = features.extract_features(
+        images, model, list(endpoints or DEFAULT_ENDPOINTS),
+        output_stride=output_stride, is_training=False, as_dict=True)
   spatial_axes = [2, 3] if data_format == 'NCHW' else [1, 2]
   outputs = {}
   for item in info:
-    tensor = end_points[item.name]
+    tensor = tensors[item.name]
     if tensor.shape.rank == 4 and (pool or item.stride is None):
       # Pooled vectors are stored [N, C], not [N, 1, 1, C].
       tensor = tf.reduce_mean(tensor, spatial_axes)
