@@ -3,8 +3,8 @@
 Converted weights keep the slim variable names, so they restore into the
 registered model; where the source framework's architecture differs in a
 weight-free detail, the variant here rebuilds the network with that detail,
-from the public pieces of `nets`, so the converted checkpoint gives the
-source's outputs. Keras' ResNet v1 also has weights slim's resnet_v1 lacks
+from the pieces of `nets` (block lists, layers, generators), so the
+converted checkpoint gives the source's outputs. Keras' ResNet v1 also has weights slim's resnet_v1 lacks
 (conv biases): its variant is a model of its own, with its own tables.
 
 - `keras_resnet_v2_50/101/152`: tf_keras.applications ResNet50V2/101V2/152V2.
@@ -71,15 +71,7 @@ def _keras_resnet_v2(depth, inputs, num_classes=None, is_training=True,
                      global_pool=True, output_stride=None,
                      spatial_squeeze=True, reuse=None, scope=None):
   """resnet_v2_<depth> with Keras' pool1; args and returns of resnet_v2()."""
-  if output_stride is not None and (not isinstance(output_stride, int) or
-                                    output_stride <= 0 or output_stride % 4):
-    raise ValueError('The output_stride needs to be a multiple of 4 (the '
-                     'stride of the root block), got %r.' % (output_stride,))
-  blocks = [
-      resnet_v2.resnet_v2_block('block%d' % (i + 1), base, units, stride)
-      for i, (base, units, stride) in enumerate(zip(
-          resnet_utils.BASE_DEPTHS, resnet_utils.UNITS_PER_BLOCK[depth],
-          resnet_utils.BLOCK_STRIDES))]
+  output_stride = _common.blocks_output_stride(output_stride, 4)
   scope = scope or 'resnet_v2_%d' % depth
   with tf.compat.v1.variable_scope(scope, 'resnet_v2', [inputs],
                                    reuse=reuse) as sc:
@@ -90,30 +82,45 @@ def _keras_resnet_v2(depth, inputs, num_classes=None, is_training=True,
     with slim.arg_scope([_layers.conv2d], outputs_collections=collection,
                         activation_fn=None, normalizer_fn=None):
       net = resnet_utils.conv2d_same(inputs, 64, 7, stride=2, scope='conv1')
-    net = tf.pad(net, [[0, 0], [1, 1], [1, 1], [0, 0]], name='pool1_pad')
-    net = tf.nn.max_pool2d(net, 3, 2, 'VALID', name='pool1')
+    net = _keras_pool1(net)
     return resnet_v2.resnet_v2(
-        net, blocks, num_classes=num_classes, is_training=is_training,
-        global_pool=global_pool,
-        output_stride=None if output_stride is None else output_stride // 4,
-        include_root_block=False, spatial_squeeze=spatial_squeeze,
-        reuse=reuse, scope=sc)
+        net, resnet_v2._blocks(depth), num_classes=num_classes,  # pylint: disable=protected-access
+        is_training=is_training, global_pool=global_pool,
+        output_stride=output_stride, include_root_block=False,
+        spatial_squeeze=spatial_squeeze, reuse=reuse, scope=sc)
 
 
-def _make(depth):
-  fn = functools.partial(_keras_resnet_v2, depth)
-  fn.__name__ = 'keras_resnet_v2_%d' % depth
-  fn.__doc__ = ('resnet_v2_%d with tf_keras ResNet%dV2\'s pool1 (see the '
-                'module docstring).' % (depth, depth))
+def _keras_pool1(net):
+  """Keras' pool1_pad + pool1_pool: zero-pad 1 on every side, 3x3/2 VALID.
+
+  The window starts one pixel earlier than slim's SAME pool, so the two
+  differ even after a ReLU.
+  """
+  net = tf.pad(net, [[0, 0], [1, 1], [1, 1], [0, 0]], name='pool1_pad')
+  return tf.nn.max_pool2d(net, 3, 2, 'VALID', name='pool1')
+
+
+def _make(build, depth, name, doc, arg_scope_fn):
+  """The variant `name`: `build` for `depth`, Keras' batch-norm epsilon."""
+  fn = functools.partial(build, depth)
+  fn.__name__ = name
+  fn.__doc__ = doc
   fn.default_image_size = 224
-  _ARG_SCOPE_KWARGS[fn.__name__] = {'batch_norm_epsilon': 1.001e-5}
-  _ARG_SCOPE_FNS[fn.__name__] = resnet_v2.resnet_arg_scope
+  _ARG_SCOPE_KWARGS[name] = {'batch_norm_epsilon': 1.001e-5}
+  _ARG_SCOPE_FNS[name] = arg_scope_fn
   return fn
 
 
-keras_resnet_v2_50 = _make(50)
-keras_resnet_v2_101 = _make(101)
-keras_resnet_v2_152 = _make(152)
+def _make_v2(depth):
+  return _make(_keras_resnet_v2, depth, 'keras_resnet_v2_%d' % depth,
+               'resnet_v2_%d with tf_keras ResNet%dV2\'s pool1 (see the '
+               'module docstring).' % (depth, depth),
+               resnet_v2.resnet_arg_scope)
+
+
+keras_resnet_v2_50 = _make_v2(50)
+keras_resnet_v2_101 = _make_v2(101)
+keras_resnet_v2_152 = _make_v2(152)
 
 
 # --- Keras ResNet v1 ---------------------------------------------------------
@@ -210,10 +217,7 @@ def _keras_resnet_v1(depth, inputs, num_classes=None, is_training=True,
       with slim.arg_scope([_layers.conv2d],
                           normalizer_fn=_bias_then_batch_norm):
         net = resnet_utils.conv2d_same(inputs, 64, 7, stride=2, scope='conv1')
-      # Keras' pool1_pad + pool1_pool: the window starts one pixel earlier
-      # than slim's SAME pool, so the two differ even after the ReLU.
-      net = tf.pad(net, [[0, 0], [1, 1], [1, 1], [0, 0]], name='pool1_pad')
-      net = tf.nn.max_pool2d(net, 3, 2, 'VALID', name='pool1')
+      net = _keras_pool1(net)
       return resnet_v1.resnet_v1(
           net, keras_resnet_v1_blocks(depth), num_classes=num_classes,
           is_training=is_training, global_pool=global_pool,
@@ -222,14 +226,10 @@ def _keras_resnet_v1(depth, inputs, num_classes=None, is_training=True,
 
 
 def _make_v1(depth):
-  fn = functools.partial(_keras_resnet_v1, depth)
-  fn.__name__ = 'keras_resnet_v1_%d' % depth
-  fn.__doc__ = ('tf_keras ResNet%d (v1) under resnet_v1_%d\'s names (see the '
-                'module docstring).' % (depth, depth))
-  fn.default_image_size = 224
-  _ARG_SCOPE_KWARGS[fn.__name__] = {'batch_norm_epsilon': 1.001e-5}
-  _ARG_SCOPE_FNS[fn.__name__] = resnet_v1.resnet_arg_scope
-  return fn
+  return _make(_keras_resnet_v1, depth, 'keras_resnet_v1_%d' % depth,
+               'tf_keras ResNet%d (v1) under resnet_v1_%d\'s names (see the '
+               'module docstring).' % (depth, depth),
+               resnet_v1.resnet_arg_scope)
 
 
 keras_resnet_v1_50 = _make_v1(50)
