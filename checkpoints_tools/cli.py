@@ -127,9 +127,8 @@ def _run_inspect(args):
       print('model:      %s (%s)' % (plan['model'],
                                      '%d classes' % plan['src_classes']
                                      if plan['src_classes'] else 'no logits'))
-      print('preprocessing: %s' % next(
-          m for m in plan['messages']
-          if m.startswith('preprocessing: '))[len('preprocessing: '):])
+      print('preprocessing: %s (%s)' % (plan['preprocessing'],
+                                        plan['preprocessing_origin']))
     else:
       print('model:      no registered model matches (%s)' % reason)
   return 0

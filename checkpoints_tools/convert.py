@@ -162,7 +162,8 @@ def plan(reader, model=None, dst_naming='slim', exclude=None, renames=(),
   Returns:
     A dict with 'model', 'src_table', 'dst_table', 'steps' (a list of
     (dst key, src key, src row, dst row, dst shape) in destination order),
-    'src_classes', 'dst_classes', 'preprocessing' and 'messages'.
+    'src_classes', 'dst_classes', 'preprocessing' (and where it comes
+    from, 'preprocessing_origin') and 'messages'.
 
   Raises:
     ConversionError: unmapped, missing or mis-shaped tensors, an unknown
@@ -253,6 +254,7 @@ def plan(reader, model=None, dst_naming='slim', exclude=None, renames=(),
   return {
       'model': model,
       'preprocessing': convention,
+      'preprocessing_origin': origin,
       'src_table': src_table,
       'dst_table': dst_table,
       'steps': steps,
