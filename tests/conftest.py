@@ -15,7 +15,10 @@ Typical use:
 
 import collections
 import os
+import pathlib
+import shutil
 import sys
+import tempfile
 
 import numpy as np
 import pytest
@@ -216,3 +219,27 @@ def slim_reference():
   """tf-slim's (resnet_v1, resnet_v2, resnet_utils), runnable on TF 2.21."""
   import reference  # pylint: disable=import-outside-toplevel
   return reference.slim_nets()
+
+
+class _ModuleTempFactory:
+  """`tmp_path_factory.mktemp` under one folder that belongs to a test module."""
+
+  def __init__(self, root):
+    self._root = root
+
+  def mktemp(self, name):
+    """A new empty folder named after `name`; returns its pathlib.Path."""
+    return pathlib.Path(tempfile.mkdtemp(prefix=name, dir=self._root))
+
+
+@pytest.fixture(scope='module')
+def module_tmp_factory(request, tmp_path_factory):
+  """Like `tmp_path_factory`, but its folders are deleted when the module ends.
+
+  Conversion fixtures write whole-model weights (100-300 MB per file), and
+  pytest keeps `tmp_path_factory` folders until the session ends: over the
+  whole suite that is tens of GB, more than a CI disk may have free.
+  """
+  root = tmp_path_factory.mktemp(request.module.__name__.rsplit('.', 1)[-1])
+  yield _ModuleTempFactory(root)
+  shutil.rmtree(root, ignore_errors=True)

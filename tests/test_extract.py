@@ -46,9 +46,9 @@ def _reference_input(paths):
 
 
 @pytest.fixture(scope='module')
-def checkpoint(tmp_path_factory):
+def checkpoint(module_tmp_factory):
   """A random-weight resnet_v2_50 checkpoint and a function running it."""
-  folder = tmp_path_factory.mktemp('ckpt')
+  folder = module_tmp_factory.mktemp('ckpt')
   graph = tf.Graph()
   with graph.as_default():
     tf.compat.v1.set_random_seed(3)
@@ -70,8 +70,8 @@ def checkpoint(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def images(tmp_path_factory):
-  return _write_images(str(tmp_path_factory.mktemp('images')))
+def images(module_tmp_factory):
+  return _write_images(str(module_tmp_factory.mktemp('images')))
 
 
 def _extract(paths, output, **kwargs):

@@ -18,9 +18,9 @@ def _run(argv, capsys):
 
 
 @pytest.fixture(scope='module')
-def v1_npz(tmp_path_factory):
+def v1_npz(module_tmp_factory):
   """A resnet_v1_50 (1000 classes) random-weight .npz, slim names."""
-  path = str(tmp_path_factory.mktemp('npz') / 'v1.npz')
+  path = str(module_tmp_factory.mktemp('npz') / 'v1.npz')
   values = ckpt_helpers.random_values('resnet_v1_50', 1000)
   np.savez(path, **values)
   return path, values

@@ -26,8 +26,8 @@ _SIZE = 56
 
 
 @pytest.fixture(scope='module')
-def images(tmp_path_factory):
-  folder = tmp_path_factory.mktemp('images')
+def images(module_tmp_factory):
+  folder = module_tmp_factory.mktemp('images')
   rng = np.random.RandomState(5)
   paths = []
   for i in range(3):
@@ -39,9 +39,9 @@ def images(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def torch_ckpt(tmp_path_factory):
+def torch_ckpt(module_tmp_factory):
   """A converted resnet_v2_50 checkpoint whose sidecar says 'torch'."""
-  folder = tmp_path_factory.mktemp('ckpt')
+  folder = module_tmp_factory.mktemp('ckpt')
   npz = str(folder / 'v2.npz')
   np.savez(npz, **ckpt_helpers.random_values(_MODEL, 0, seed=2))
   prefix = str(folder / 'v2.ckpt')

@@ -34,10 +34,10 @@ def _images(seed=1, batch=2):
 
 
 @pytest.fixture(scope='module')
-def keras50(tmp_path_factory):
+def keras50(module_tmp_factory):
   """(Keras model, its weights .h5, its logits on _images())."""
   model = _keras_model(50)
-  path = str(tmp_path_factory.mktemp('keras') / 'resnet50v2.h5')
+  path = str(module_tmp_factory.mktemp('keras') / 'resnet50v2.h5')
   model.save_weights(path)
   return model, path, model.predict(_images(), verbose=0)
 

@@ -53,10 +53,10 @@ def _saved(model, folder, name):
 
 
 @pytest.fixture(scope='module')
-def resnet50v2(tmp_path_factory):
+def resnet50v2(module_tmp_factory):
   """(Keras 3 ResNet50V2, its .weights.h5, its logits on _images())."""
   model = _keras3_model('ResNet50V2')
-  path = _saved(model, tmp_path_factory.mktemp('keras3'), 'resnet50v2')
+  path = _saved(model, module_tmp_factory.mktemp('keras3'), 'resnet50v2')
   return model, path, model.predict(_images(), verbose=0)
 
 

@@ -59,10 +59,10 @@ def _ours(prefix, epsilon=1.001e-5):
 
 
 @pytest.fixture(scope='module')
-def keras50(tmp_path_factory):
+def keras50(module_tmp_factory):
   """(Keras weights .h5, its logits on _images(), converted slim prefix)."""
   net = _keras_model()
-  tmp = tmp_path_factory.mktemp('keras_resnext')
+  tmp = module_tmp_factory.mktemp('keras_resnext')
   path = str(tmp / 'resnext50.h5')
   net.save_weights(path)
   logits = _keras_logits(net, _images())

@@ -51,10 +51,10 @@ def _variant_logits(prefix, num_classes=1000):
 
 
 @pytest.fixture(scope='module')
-def keras50(tmp_path_factory):
+def keras50(module_tmp_factory):
   """(Keras weights .h5, its logits on _images(), converted slim prefix)."""
   model = _keras_model(50)
-  tmp = tmp_path_factory.mktemp('keras_v1')
+  tmp = module_tmp_factory.mktemp('keras_v1')
   path = str(tmp / 'resnet50.h5')
   model.save_weights(path)
   logits = model.predict(_images(), verbose=0)

@@ -61,8 +61,8 @@ def _save_random_paddle(path, seed=0):
 
 
 @pytest.fixture(scope='module')
-def paddle_weights(tmp_path_factory):
-  path = str(tmp_path_factory.mktemp('paddle') / 'resnet50.pdparams')
+def paddle_weights(module_tmp_factory):
+  path = str(module_tmp_factory.mktemp('paddle') / 'resnet50.pdparams')
   _save_random_paddle(path)
   return path
 

@@ -29,15 +29,15 @@ def _sidecar(prefix):
 
 
 @pytest.fixture(scope='module')
-def v2_npz(tmp_path_factory):
-  path = str(tmp_path_factory.mktemp('npz') / 'v2.npz')
+def v2_npz(module_tmp_factory):
+  path = str(module_tmp_factory.mktemp('npz') / 'v2.npz')
   np.savez(path, **ckpt_helpers.random_values('resnet_v2_50', 1001))
   return path
 
 
 @pytest.fixture(scope='module')
-def tv_npz(tmp_path_factory):
-  path = str(tmp_path_factory.mktemp('npz') / 'tv.npz')
+def tv_npz(module_tmp_factory):
+  path = str(module_tmp_factory.mktemp('npz') / 'tv.npz')
   np.savez(path, **ckpt_helpers.random_values('tv_resnet50', 1000))
   return path
 

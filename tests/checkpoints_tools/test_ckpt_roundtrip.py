@@ -13,9 +13,9 @@ from checkpoints_tools import mappings
 
 @pytest.fixture(scope='module', params=[('resnet_v2_50', 1001),
                                         ('resnet_v1_50', 1000)])
-def checkpoint(request, tmp_path_factory):
+def checkpoint(request, module_tmp_factory):
   model, classes = request.param
-  prefix = str(tmp_path_factory.mktemp(model) / 'model.ckpt')
+  prefix = str(module_tmp_factory.mktemp(model) / 'model.ckpt')
   values = ckpt_helpers.save_graph_checkpoint(model, classes, prefix)
   return model, prefix, values
 

@@ -51,11 +51,11 @@ def _ours(prefix, num_classes=1000):
 
 
 @pytest.fixture(scope='module')
-def keras_xception(tmp_path_factory):
+def keras_xception(module_tmp_factory):
   """(its weights .h5 with conv2d_4.. names, its logits on _images())."""
   model = _keras_xception(fresh=False)
   assert 'conv2d_4' in [l.name for l in model.layers]
-  path = str(tmp_path_factory.mktemp('keras') / 'xception.h5')
+  path = str(module_tmp_factory.mktemp('keras') / 'xception.h5')
   model.save_weights(path)
   return path, model.predict(_images(), verbose=0)
 
