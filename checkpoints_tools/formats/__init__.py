@@ -99,15 +99,28 @@ def detect(path):
       return 'npz'
     raise FormatError('%s: a zip archive that is neither a .npz nor a torch '
                       'file' % path)
+  # Before the pickle test: a safetensors file starts with its header's
+  # length, whose first byte is 0x80 (pickle's first byte) one time in 32.
+  if _is_safetensors_head(head, os.path.getsize(path)):
+    return 'safetensors'
   if head[:1] == b'\x80':
     # A pickle: paddle, or a legacy (non-zip) torch file.
     return 'torch' if format_from_extension(path) == 'torch' else 'paddle'
-  if len(head) >= 9 and head[8:9] == b'{':
-    return 'safetensors'
   if path.endswith('.index'):
     return 'slim'
   raise FormatError('%s: unknown file format (first bytes %r)' %
                     (path, head[:8]))
+
+
+def _is_safetensors_head(head, size):
+  """Whether `head` opens a safetensors file of `size` bytes.
+
+  The format is an 8-byte little-endian header length, then that many bytes
+  of JSON starting with '{', then the tensors.
+  """
+  if len(head) < 9 or head[8:9] != b'{':
+    return False
+  return 8 + int.from_bytes(head[:8], 'little') <= size
 
 
 def _hdf5_format(path):

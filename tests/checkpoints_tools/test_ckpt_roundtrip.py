@@ -99,3 +99,27 @@ def test_class_count_1001_to_1000_and_back(tmp_path):
                                 values['resnet_v2_50/logits/weights'][..., 1:])
   assert not arrays['resnet_v2_50/logits/weights'][..., 0].any()
   assert arrays['resnet_v2_50/logits/biases'][0] < -1000
+
+
+def test_safetensors_detected_when_its_header_length_looks_like_a_pickle(
+    tmp_path):
+  """The header length's first byte can be 0x80, as a pickle's (paddle)."""
+  from safetensors import numpy as safetensors_numpy  # pylint: disable=g-import-not-at-top
+  path = str(tmp_path / 'features.safetensors')
+  tensors = {'block1': np.ones([2, 3], np.float32)}
+  for padding in range(300):
+    safetensors_numpy.save_file(tensors, path, metadata={'pad': 'x' * padding})
+    with open(path, 'rb') as f:
+      if f.read(1) == b'\x80':
+        break
+  else:
+    pytest.fail('no padding gave a header length whose first byte is 0x80')
+  assert formats.detect(path) == 'safetensors'
+  with formats.open_reader(path) as reader:
+    np.testing.assert_array_equal(reader.get('block1'), tensors['block1'])
+  # A real pickle still reads as paddle.
+  pickled = str(tmp_path / 'model.pdparams')
+  import pickle  # pylint: disable=g-import-not-at-top
+  with open(pickled, 'wb') as f:
+    pickle.dump({'conv1.weight': np.ones([2, 2], np.float32)}, f, protocol=2)
+  assert formats.detect(pickled) == 'paddle'
