@@ -333,3 +333,82 @@ def test_nets_conv2d_scope_reaches_slim_conv2d(slim_reference):
         any(op.type == 'Relu' for op in graph.get_operations()))
   # No biases, no ReLU, a regularizer and the collection, in both.
   assert results['ours'] == results['slim'] == (['Conv/weights'], 1, 1, False)
+
+
+def _regularized_conv(scope, **scope_kwargs):
+  """Builds a regularized conv twice under `scope`; (graph, losses, weights)."""
+  graph = tf.Graph()
+  with graph.as_default():
+    inputs = tf.constant(np.ones([1, 8, 8, 3], np.float32))
+    for reuse in (None, True):
+      with tf.compat.v1.variable_scope(scope, reuse=reuse, **scope_kwargs):
+        _layers.conv2d(inputs, 4, [3, 3], biases_initializer=None,
+                       weights_regularizer=slim.l2_regularizer(0.5),
+                       scope='Conv')
+  return (graph, graph.get_collection(_GRAPH_KEYS.REGULARIZATION_LOSSES),
+          global_variables(graph))
+
+
+def _expected_l2(sess, weights):
+  return 0.5 * np.sum(np.square(sess.run(weights))) / 2
+
+
+def test_regularization_loss_built_once_on_creation_only():
+  graph, losses, variables = _regularized_conv('net')
+  assert [v.op.name for v in variables] == ['net/Conv/weights']
+  # One loss although the conv was built twice (the second time reusing).
+  assert [loss.name for loss in losses] == [
+      'net/Conv/kernel/Regularizer/l2_regularizer:0']
+  assert not [op.name for op in graph.get_operations()
+              if op.name.startswith('l2_regularizer')]
+  with new_session(graph) as sess:
+    sess.run(tf.compat.v1.global_variables_initializer())
+    np.testing.assert_allclose(sess.run(losses[0]),
+                               _expected_l2(sess, variables[0]), rtol=1e-6)
+
+
+def test_regularization_loss_under_a_renaming_custom_getter():
+  def renaming_getter(getter, name, *args, **kwargs):
+    return getter(name + '_renamed', *args, **kwargs)
+
+  graph, losses, variables = _regularized_conv(
+      'net', custom_getter=renaming_getter)
+  assert [v.op.name for v in variables] == ['net/Conv/weights_renamed']
+  # TensorFlow's own naming for the renamed variable's loss.
+  assert [loss.name for loss in losses] == [
+      'net/Conv/weights_renamed/Regularizer/l2_regularizer:0']
+  with new_session(graph) as sess:
+    sess.run(tf.compat.v1.global_variables_initializer())
+    np.testing.assert_allclose(sess.run(losses[0]),
+                               _expected_l2(sess, variables[0]), rtol=1e-6)
+
+
+def test_regularization_loss_names_as_tf_slim(slim_reference):
+  """Every layer names its losses as tf-slim's, and leaves no orphan ops."""
+  del slim_reference  # Makes tf-slim's layers runnable.
+  results = {}
+  for name, layers in (('ours', _layers), ('slim', slim)):
+    graph = tf.Graph()
+    with graph.as_default():
+      inputs = tf.compat.v1.placeholder(tf.float32, [1, 8, 8, 3])
+      regularizer = slim.l2_regularizer(0.1)
+      regularized = dict(weights_regularizer=regularizer,
+                         biases_regularizer=regularizer)
+      layers.conv2d(inputs, 4, [3, 3], scope='conv', **regularized)
+      layers.separable_conv2d(inputs, 4, [3, 3], 1, scope='separable',
+                              **regularized)
+      layers.separable_conv2d(inputs, None, [3, 3], 1, scope='depthwise',
+                              **regularized)
+      layers.batch_norm(inputs, scale=True, scope='bn', param_regularizers={
+          'beta': regularizer, 'gamma': regularizer})
+      with tf.compat.v1.variable_scope('outer'):
+        layers.conv2d(inputs, 4, [1, 1], scope='conv', **regularized)
+    results[name] = (
+        [loss.name for loss in graph.get_collection(
+            _GRAPH_KEYS.REGULARIZATION_LOSSES)],
+        [op.name for op in graph.get_operations()
+         if op.name.startswith('l2_regularizer')])
+  assert results['ours'][0] == results['slim'][0]
+  assert len(results['ours'][0]) == 11
+  # tf-slim's depthwise-only path leaves get_variable's regularizer probes.
+  assert results['slim'][1] and not results['ours'][1]

@@ -221,10 +221,20 @@ def test_collections_match(pair):
           [_updated_variable(u) for u in ref_updates])
   if not pair.is_training:
     assert not ours_updates
-  assert (len(pair.ours.graph.get_collection(_GRAPH_KEYS.REGULARIZATION_LOSSES))
-          == len(pair.ref.graph.get_collection(
-              _GRAPH_KEYS.REGULARIZATION_LOSSES)))
+  loss_names = lambda graph: [loss.name for loss in graph.get_collection(
+      _GRAPH_KEYS.REGULARIZATION_LOSSES)]
+  assert loss_names(pair.ours.graph) == loss_names(pair.ref.graph)
   assert _num_parameters(pair.ours.graph) == _num_parameters(pair.ref.graph)
+
+
+def test_no_ops_outside_the_model_scope(pair):
+  # get_variable probes a regularizer by calling it outside any scope; that
+  # probe must not leave orphan loss ops (tf-slim's layers leave none either).
+  for built in (pair.ours, pair.ref):
+    strays = [op.name for op in built.graph.get_operations()
+              if op.name not in ('inputs', 'init') and
+              not op.name.startswith(pair.name + '/')]
+    assert not strays
 
 
 def test_contract_counts(pair):

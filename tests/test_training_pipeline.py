@@ -192,8 +192,7 @@ def _train(name, images, labels, checkpoint):
                if _FAMILIES[name][3](v.op.name)}
     regularization = tf.compat.v1.get_collection(
         tf.compat.v1.GraphKeys.REGULARIZATION_LOSSES)
-    regularized = [loss.op.name.split('/Regularizer/')[0]
-                   for loss in regularization]
+    regularized = [_regularized_variable(loss) for loss in regularization]
     assert sorted(regularized) == sorted(weights)
     # Two moving-average updates per batch norm.
     update_ops = tf.compat.v1.get_collection(
@@ -221,6 +220,18 @@ def _train(name, images, labels, checkpoint):
     inference = sess.run(eval_end_points)
   return (losses, before, after, {v.op.name for v in model_variables},
           inference)
+
+
+def _regularized_variable(loss):
+  """The name of the variable whose value `loss` reads."""
+  pending, seen = [loss.op], set()
+  while pending:
+    op = pending.pop()
+    if op.type == 'VarHandleOp':
+      return op.name
+    seen.add(op.name)
+    pending.extend(t.op for t in op.inputs if t.op.name not in seen)
+  raise AssertionError('%s reads no variable' % loss.name)
 
 
 @pytest.mark.parametrize('tiny_model', sorted(_FAMILIES), indirect=True)
