@@ -148,11 +148,13 @@ class _RegularizerBuiltOnce:
   used later). The first call would leave orphan ops in the graph, four
   per weights variable (7% of a ResNet's ops, 2% of its build time), which
   tf-slim's nets (regularized through Keras layers) do not have.
+
   Here the first call builds the loss where tf-slim's layer would, with the
-  colocation of the second call, and the second returns it. Once get_variable has
-  returned, calls go straight to the regularizer, so later uses of the
-  collected loss behave exactly as TensorFlow intends; if the variable's
-  name is not the expected one (a custom getter renamed it), every call does.
+  colocation of the second call, and the second returns it. Once
+  get_variable has returned, calls go straight to the regularizer, so later
+  uses of the collected loss behave exactly as TensorFlow intends; if the
+  variable's name is not the expected one (a custom getter renamed it),
+  every call does.
   """
 
   def __init__(self, regularizer, name, loss_name):
