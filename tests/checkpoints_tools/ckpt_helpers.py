@@ -144,3 +144,23 @@ def assert_same_predictions(actual, expected, rel=1e-4):
   """Logits within `rel` of the largest logit, and the same top-1."""
   assert relative_difference(actual, expected) <= rel
   assert (actual.argmax(-1) == expected.argmax(-1)).all()
+
+
+def keras_weight_shapes(model):
+  """{'<layer>/<weight>': shape} of a Keras model, in its layer order.
+
+  The keys are the source names the Keras tables of
+  `checkpoints_tools.mappings` use.
+  """
+  return {layer.name + '/' + weight.name.split('/')[-1].split(':')[0]:
+          tuple(weight.shape)
+          for layer in model.layers for weight in layer.weights}
+
+
+def assert_rows_give_slim_shapes(table, source_shapes, slim_shapes):
+  """Each row's transform turns its source's shape into its slim variable's."""
+  from checkpoints_tools import transforms  # pylint: disable=g-import-not-at-top
+  for row in table.rows:
+    assert transforms.get(row.transform).shape_to_slim(
+        source_shapes[row.source]) == slim_shapes[row.slim], row
+

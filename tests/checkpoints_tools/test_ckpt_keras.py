@@ -55,21 +55,12 @@ def test_table_matches_keras_model(depth):
   """Every Keras weight is mapped, in Keras' layer order, with our shapes."""
   model = getattr(tf_keras.applications, _KERAS_MODELS[depth])(
       weights=None, input_shape=(_SIZE, _SIZE, 3))
-  keras_keys = []
-  keras_shapes = {}
-  for layer in model.layers:
-    for w in layer.weights:
-      key = layer.name + '/' + w.name.split('/')[-1].split(':')[0]
-      keras_keys.append(key)
-      keras_shapes[key] = tuple(w.shape)
+  keras_shapes = ckpt_helpers.keras_weight_shapes(model)
   table = mappings.get_table('resnet_v2_%d' % depth, 'keras')
-  assert [row.source for row in table.rows] == keras_keys
-  slim_shapes = dict(mappings.slim_variables('resnet_v2_%d' % depth, 1000))
-  from checkpoints_tools import transforms  # pylint: disable=g-import-not-at-top
-  for row in table.rows:
-    transform = transforms.get(row.transform)
-    assert transform.shape_to_slim(keras_shapes[row.source]) == (
-        slim_shapes[row.slim]), row
+  assert [row.source for row in table.rows] == list(keras_shapes)
+  ckpt_helpers.assert_rows_give_slim_shapes(
+      table, keras_shapes,
+      dict(mappings.slim_variables('resnet_v2_%d' % depth, 1000)))
 
 
 def test_keras_to_slim_reproduces_keras(keras50, tmp_path):

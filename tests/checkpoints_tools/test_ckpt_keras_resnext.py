@@ -17,7 +17,6 @@ import ckpt_helpers
 from checkpoints_tools import cli
 from checkpoints_tools import convert
 from checkpoints_tools import mappings
-from checkpoints_tools import transforms
 from checkpoints_tools import verify
 from nets import resnext
 
@@ -75,21 +74,13 @@ def keras50(module_tmp_factory):
 def test_table_matches_keras_model(model):
   """Every Keras weight is mapped, in Keras' layer order, with our shapes."""
   net = _keras_model(model, randomise=False)
-  keras_keys = []
-  keras_shapes = {}
-  for layer in net.layers:
-    for w in layer.weights:
-      key = layer.name + '/' + w.name.split('/')[-1].split(':')[0]
-      keras_keys.append(key)
-      keras_shapes[key] = tuple(w.shape)
+  keras_shapes = ckpt_helpers.keras_weight_shapes(net)
   table = mappings.get_table(model, 'keras')
   assert table.variant is None and table.bn_epsilon == 1.001e-5
-  assert [row.source for row in table.rows] == keras_keys
+  assert [row.source for row in table.rows] == list(keras_shapes)
   slim_shapes = dict(mappings.slim_variables(model, 1000))
   assert set(slim_shapes) == {row.slim for row in table.rows}
-  for row in table.rows:
-    assert transforms.get(row.transform).shape_to_slim(
-        keras_shapes[row.source]) == slim_shapes[row.slim], row
+  ckpt_helpers.assert_rows_give_slim_shapes(table, keras_shapes, slim_shapes)
   assert sum(r.transform == 'depthwise_grouped_32' for r in table.rows) == (
       sum(n.endswith('/conv2/weights') for n in slim_shapes))
 

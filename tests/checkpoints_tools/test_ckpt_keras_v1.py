@@ -19,7 +19,6 @@ import ckpt_helpers
 from checkpoints_tools import cli
 from checkpoints_tools import convert
 from checkpoints_tools import mappings
-from checkpoints_tools import transforms
 from checkpoints_tools import variants
 from checkpoints_tools import verify
 from nets import resnet_v1
@@ -67,22 +66,14 @@ def keras50(module_tmp_factory):
 def test_table_matches_keras_model(depth):
   """Every Keras weight is mapped, in Keras' layer order, with our shapes."""
   model = _keras_model(depth, randomise=False)
-  keras_shapes = {}
-  keras_keys = []
-  for layer in model.layers:
-    for w in layer.weights:
-      key = layer.name + '/' + w.name.split('/')[-1].split(':')[0]
-      keras_keys.append(key)
-      keras_shapes[key] = tuple(w.shape)
+  keras_shapes = ckpt_helpers.keras_weight_shapes(model)
   name = 'keras_resnet_v1_%d' % depth
   table = mappings.get_table(name, 'keras')
   assert table.variant == name
-  assert [row.source for row in table.rows] == keras_keys
+  assert [row.source for row in table.rows] == list(keras_shapes)
   slim_shapes = dict(mappings.slim_variables(name, 1000))
   assert set(slim_shapes) == {row.slim for row in table.rows}
-  for row in table.rows:
-    assert transforms.get(row.transform).shape_to_slim(
-        keras_shapes[row.source]) == slim_shapes[row.slim], row
+  ckpt_helpers.assert_rows_give_slim_shapes(table, keras_shapes, slim_shapes)
 
 
 @pytest.mark.parametrize('depth', [50, 101, 152])

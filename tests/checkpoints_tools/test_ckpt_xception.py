@@ -15,7 +15,6 @@ import pytest
 import ckpt_helpers
 from checkpoints_tools import convert
 from checkpoints_tools import mappings
-from checkpoints_tools import transforms
 from nets import xception
 
 tf_keras = pytest.importorskip('tf_keras')
@@ -69,21 +68,15 @@ def test_spec_matches_graph():
 def test_table_matches_keras_model():
   """Every Keras weight is mapped, in Keras' layer order, with our shapes."""
   model = _keras_xception(fresh=False)
-  keys = {}
-  shapes = {}
-  for layer in model.layers:
-    for w in layer.weights:
-      key = layer.name + '/' + w.name.split('/')[-1].split(':')[0]
-      keys[key] = key
-      shapes[key] = tuple(w.shape)
+  shapes = ckpt_helpers.keras_weight_shapes(model)
+  keys = {key: key for key in shapes}
   table = mappings.get_table(_MODEL, 'keras')
   canonical = table.canonical(keys)
   assert 'conv2d_7/kernel' in keys and 'conv2d_3/kernel' not in keys
   assert [row.source for row in table.rows] == list(canonical)
-  slim_shapes = dict(mappings.slim_variables(_MODEL, 1000))
-  for row in table.rows:
-    assert transforms.get(row.transform).shape_to_slim(
-        shapes[canonical[row.source]]) == slim_shapes[row.slim], row
+  ckpt_helpers.assert_rows_give_slim_shapes(
+      table, {source: shapes[canonical[source]] for source in canonical},
+      dict(mappings.slim_variables(_MODEL, 1000)))
   # The k-th unnamed conv is the shortcut of the k-th 'conv' unit.
   assert canonical['conv2d_3/kernel'] == 'conv2d_7/kernel'
   assert table.by_source['conv2d_3/kernel'].slim == (
