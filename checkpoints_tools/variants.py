@@ -78,7 +78,7 @@ def _keras_resnet_v2(depth, inputs, num_classes=None, is_training=True,
     # The root lives in the same variable scope and end-point collection as
     # what resnet_v2() builds next when given this scope object.
     collection = sc.original_name_scope + '_end_points'
-    inputs = tf.convert_to_tensor(inputs)
+    inputs = _nhwc_inputs(inputs, sc)
     with slim.arg_scope([_layers.conv2d], outputs_collections=collection,
                         activation_fn=None, normalizer_fn=None):
       net = resnet_utils.conv2d_same(inputs, 64, 7, stride=2, scope='conv1')
@@ -88,6 +88,19 @@ def _keras_resnet_v2(depth, inputs, num_classes=None, is_training=True,
         is_training=is_training, global_pool=global_pool,
         output_stride=output_stride, include_root_block=False,
         spatial_squeeze=spatial_squeeze, reuse=reuse, scope=sc)
+
+
+def _nhwc_inputs(inputs, sc):
+  """`inputs` checked as network images, for a variant's scope `sc`.
+
+  Raises:
+    ValueError: under a data_format 'NCHW' arg scope (Keras' pool1 is built
+      for NHWC), or for inputs that are not [batch, height, width, channels].
+  """
+  if _common.scoped_data_format() == 'NCHW':
+    raise ValueError('%s: only NHWC (data_format NCHW in the arg scope)' %
+                     sc.name)
+  return _common.validate_inputs(inputs)
 
 
 def _keras_pool1(net):
@@ -206,10 +219,7 @@ def _keras_resnet_v1(depth, inputs, num_classes=None, is_training=True,
     # Root and units collect into the end-point collection resnet_v1()
     # reads when given this scope object.
     collection = sc.original_name_scope + '_end_points'
-    if _common.scoped_data_format() == 'NCHW':
-      raise ValueError('%s: only NHWC (data_format NCHW in the arg scope)' %
-                       sc.name)
-    inputs = _common.validate_inputs(inputs)
+    inputs = _nhwc_inputs(inputs, sc)
     with slim.arg_scope([_layers.conv2d, _keras_bottleneck_v1],
                         outputs_collections=collection), \
         (slim.arg_scope([_layers.batch_norm], is_training=is_training)

@@ -8,6 +8,7 @@ written as Keras .h5 must load with tf_keras `model.load_weights`.
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import ckpt_helpers
 from checkpoints_tools import convert
@@ -121,3 +122,17 @@ def test_whole_model_h5_reads(keras50, tmp_path):
   convert.convert(path, from_weights)
   convert.convert(whole, from_whole)
   ckpt_helpers.assert_same_tensors(from_weights, from_whole)
+
+
+@pytest.mark.parametrize('name', ['keras_resnet_v2_50', 'keras_resnet_v1_50'])
+def test_variants_refuse_nchw_and_bad_inputs(name):
+  from nets import runtime  # pylint: disable=g-import-not-at-top
+  model_fn = variants.get_variant(name)
+  with tf.Graph().as_default():
+    images = tf.compat.v1.placeholder(tf.float32, [1, 64, 64, 3])
+    with runtime.data_format_scope('NCHW'):
+      with pytest.raises(ValueError, match='only NHWC'):
+        model_fn(images, 10)
+    flat = tf.compat.v1.placeholder(tf.float32, [1, 64, 64], name='flat')
+    with pytest.raises(ValueError, match=r"inputs must be a rank-4 .*'flat"):
+      model_fn(flat, 10)
