@@ -58,6 +58,10 @@ def _network(images, is_training):
 
 def run(quick=False, steps=None):
   """Trains, evaluates in both precisions, returns the metrics dict."""
+  if not runtime.features()['bfloat16']:
+    why = runtime.why_not('bfloat16')
+    print('not supported on this CPU: %s' % why, flush=True)
+    return {'not_supported': why}
   steps = steps or (60 if quick else 400)
   train_x, train_y, test_x, test_y = _digits()
   graph = tf.Graph()

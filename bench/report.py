@@ -247,7 +247,11 @@ def _goals_section(results):
     rows += _memory_goal(results['memory'])
   if results.get('convert'):
     rows += _convert_goal(results['convert'])
-  if results.get('precision'):
+  if results.get('precision', {}).get('not_supported'):
+    rows.append(('bfloat16 top-1 agreement and logit error (issue 6)',
+                 '-', 'not supported on this CPU',
+                 results['precision']['not_supported']))
+  elif results.get('precision'):
     rows += _precision_goals(results['precision'])
   if results.get('extract'):
     rows += _extract_goal(results['extract'])
@@ -353,6 +357,9 @@ def _trade_offs(throughput):
                                          speeds[label] / speeds['slimnets']))
     if parts:
       lines.append('- %s vs float32 NHWC: %s.' % (what, ', '.join(parts)))
+    elif label in throughput.get('not_supported', {}):
+      lines.append('- %s: not supported on this CPU (%s).' % (
+          what, throughput['not_supported'][label]))
   return lines
 
 
@@ -504,7 +511,7 @@ def render(results, chart=None):
     lines += _memory_section(results['memory'])
   if results.get('convert'):
     lines += _convert_section(results['convert'])
-  if results.get('precision'):
+  if results.get('precision') and 'not_supported' not in results['precision']:
     lines += _precision_section(results['precision'])
   if results.get('grouped'):
     lines += _grouped_section(results['grouped'])

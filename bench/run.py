@@ -68,11 +68,13 @@ SECTIONS = {
 }
 
 # CPU features that decide what bfloat16 can gain.
-_ISA_FLAGS = ('avx512f', 'avx512_vnni', 'avx512_bf16', 'amx_tile',
-              'amx_bf16', 'amx_int8')
+_ISA_FLAGS = ('avx2', 'fma', 'avx512f', 'avx512_vnni', 'avx512_bf16',
+              'amx_tile', 'amx_bf16', 'amx_int8')
 
 
 def _machine():
+  from nets import runtime  # pylint: disable=import-outside-toplevel
+  features = runtime.features()
   cpu, flags = platform.processor() or 'unknown', set()
   try:
     with open('/proc/cpuinfo') as f:
@@ -89,7 +91,12 @@ def _machine():
       'isa': [flag for flag in _ISA_FLAGS if flag in flags],
       'python': platform.python_version(),
       'tensorflow': tf.__version__,
-      'onednn': os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'default (on)'),
+      # What TensorFlow really runs (oneDNN is on by itself only on CPUs
+      # with AVX-512), and what follows from it (nets.runtime.features).
+      'onednn': '%s (TF_ENABLE_ONEDNN_OPTS=%s)' % (
+          'on' if features['onednn'] else 'off',
+          os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'unset')),
+      'features': dict(features),
   }
 
 

@@ -117,14 +117,30 @@ def _time_alternating(runners, batch, iterations):
 
 
 def _variants():
-  return [
+  """([(label, build, session config)], {label: why it cannot run here}).
+
+  bfloat16 and NCHW need oneDNN (and bfloat16 AVX-512) on a CPU; where this
+  one lacks them the variant is reported as not supported, not timed.
+  """
+  features = runtime.features()
+  variants = [
       ('slimnets', _slimnets, None),
       ('tf-slim', _tf_slim, None),
       ('keras', _keras, None),
-      ('slimnets bf16', _slimnets, runtime.session_config('bfloat16')),
-      ('slimnets NCHW', _slimnets_nchw, None),
-      ('slimnets XLA', _slimnets, runtime.session_config(xla=True)),
   ]
+  not_supported = {}
+  if features['bfloat16']:
+    variants.append(('slimnets bf16', _slimnets,
+                     runtime.session_config('bfloat16')))
+  else:
+    not_supported['slimnets bf16'] = runtime.why_not('bfloat16')
+  if features['nchw']:
+    variants.append(('slimnets NCHW', _slimnets_nchw, None))
+  else:
+    not_supported['slimnets NCHW'] = runtime.why_not('NCHW')
+  variants.append(('slimnets XLA', _slimnets,
+                   runtime.session_config(xla=True)))
+  return variants, not_supported
 
 
 # (inference batches, training batches, timed runs per variant). Full: on
@@ -142,11 +158,14 @@ def run(quick=False):
   results = {'inference': {}, 'training': {}, 'spread': {}}
   inference_batches, training_batches, iterations = _QUICK if quick else _FULL
   results['iterations'] = iterations
+  variants, results['not_supported'] = _variants()
+  for label, why in results['not_supported'].items():
+    print('%s: not supported on this CPU: %s' % (label, why), flush=True)
   for training, batches in ((False, inference_batches),
                             (True, training_batches)):
     for batch in batches:
       runners = [_Runner(label, build, batch, training, config)
-                 for label, build, config in _variants()]
+                 for label, build, config in variants]
       speeds, spreads = _time_alternating(runners, batch, iterations)
       for runner in runners:
         runner.close()

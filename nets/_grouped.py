@@ -26,9 +26,14 @@ Which form is built, highest priority first:
    context manager), for the whole process;
 2. the environment variable `SLIMNETS_GROUPED_CONV=native|split`
    (`auto` or empty: detect);
-3. detection, once per process: 'native' when a GPU is visible (cuDNN has
-   grouped kernels) or when a tiny grouped convolution and its gradients run
-   on this CPU in an isolated graph and session; 'split' otherwise.
+3. detection, once per process (`nets._capabilities`): 'native' when a GPU
+   is visible (cuDNN has grouped kernels) or when a tiny grouped convolution
+   and its gradients run on this CPU in an isolated graph and session;
+   'split' otherwise.
+
+Dilated convolutions (atrous ResNeXt units under `output_stride`) have the
+same gap on CPUs without oneDNN: `conv2d` below builds them through
+space-to-batch there, in both forms.
 
 [1] Saining Xie, Ross Girshick, Piotr Dollar, Zhuowen Tu, Kaiming He.
     Aggregated Residual Transformations for Deep Neural Networks. CVPR 2017,
@@ -44,9 +49,10 @@ Typical use (through `conv2d`; tests force either form):
 
 import contextlib
 import os
-import threading
 
 import tensorflow as tf
+
+from nets import _capabilities
 
 NATIVE = 'native'
 SPLIT = 'split'
@@ -54,8 +60,6 @@ ENV_VAR = 'SLIMNETS_GROUPED_CONV'
 _AUTO = ('', 'auto')
 
 _forced = None
-_native_supported = None
-_probe_lock = threading.Lock()
 
 
 def _check_name(name, where):
@@ -91,27 +95,6 @@ def implementation_scope(name):
     set_implementation(previous)
 
 
-def _probe():
-  """Whether this process can run grouped convolutions and their gradients."""
-  if tf.config.list_physical_devices('GPU'):
-    return True
-  graph = tf.Graph()
-  with graph.as_default():
-    inputs = tf.ones([1, 3, 3, 2])
-    filters = tf.ones([1, 1, 1, 2])
-    outputs = tf.nn.conv2d(inputs, filters, 1, 'VALID')
-    fetches = [outputs] + tf.gradients(outputs, [inputs, filters])
-  # No GPU devices: the probe must not initialise (and claim memory on) a GPU
-  # before the user's own session configures it.
-  config = tf.compat.v1.ConfigProto(device_count={'GPU': 0})
-  try:
-    with tf.compat.v1.Session(graph=graph, config=config) as sess:
-      sess.run(fetches)
-  except tf.errors.OpError:
-    return False
-  return True
-
-
 def native_supported():
   """Whether the native grouped convolution trains here (probed once).
 
@@ -119,11 +102,7 @@ def native_supported():
     True when a GPU is visible or this CPU build (oneDNN) has grouped
     forward and gradient kernels.
   """
-  global _native_supported
-  with _probe_lock:
-    if _native_supported is None:
-      _native_supported = _probe()
-    return _native_supported
+  return _capabilities.grouped_conv_gradients_run()
 
 
 def implementation():
@@ -172,14 +151,37 @@ def grouped_conv2d(inputs, weights, groups, strides, padding, data_format,
         'dividing the output channels' %
         (groups, inputs.name, in_channels, weights.shape))
   if groups == 1 or implementation() == NATIVE:
-    return tf.nn.conv2d(inputs, weights, strides, padding,
-                        data_format=data_format, dilations=dilations)
+    return conv2d(inputs, weights, strides, padding, data_format, dilations)
   with tf.compat.v1.name_scope('split_groups'):
     input_slices = tf.split(inputs, groups, axis=channel_axis)
     weight_slices = tf.split(weights, groups, axis=3)
     outputs = [
-        tf.nn.conv2d(x, w, strides, padding, data_format=data_format,
-                     dilations=dilations)
+        conv2d(x, w, strides, padding, data_format, dilations)
         for x, w in zip(input_slices, weight_slices)
     ]
     return tf.concat(outputs, axis=channel_axis)
+
+
+def conv2d(inputs, weights, strides, padding, data_format, dilations):
+  """`tf.nn.conv2d`, with dilations through space-to-batch where needed.
+
+  TensorFlow's CPU kernels without oneDNN compute a dilated `Conv2D` but
+  have no gradient for it ("Current CPU implementations do not yet support
+  dilation rates larger than 1"). There a dilated convolution is built as
+  `tf.nn.convolution` builds it (SpaceToBatchND, plain Conv2D,
+  BatchToSpaceND; the same numbers, and what tf-slim's Keras layers run
+  everywhere); elsewhere as the one native kernel, which is faster.
+
+  Args: as `grouped_conv2d`, for one group.
+
+  Returns:
+    The convolution output.
+  """
+  dilated = max(dilations) > 1
+  if (dilated and isinstance(padding, str) and
+      not _capabilities.dilated_conv_gradients_run()):
+    return tf.nn.convolution(inputs, weights, padding=padding,
+                             strides=strides, dilations=dilations,
+                             data_format=data_format)
+  return tf.nn.conv2d(inputs, weights, strides, padding,
+                      data_format=data_format, dilations=dilations)

@@ -29,6 +29,8 @@ from tf_slim.ops import arg_scope as slim_arg_scope
 # Not exported by tf.compat.v1; tf-slim's batch_norm uses the same function.
 from tensorflow.python.training import moving_averages  # pylint: disable=g-direct-tensorflow-import
 
+from nets import _grouped
+
 _NHWC = 'NHWC'
 _NCHW = 'NCHW'
 
@@ -75,6 +77,28 @@ def _pair(value, name):
   if min(pair) < 1:
     raise ValueError('%s must be positive, got %r' % (name, value))
   return pair
+
+
+def _check_num_outputs(num_outputs, layer, scope):
+  """Raises naming the layer unless `num_outputs` is a positive int (a
+  negative one fails deep in TensorFlow as 'Dimension -256')."""
+  if (isinstance(num_outputs, bool) or not isinstance(num_outputs, int) or
+      num_outputs < 1):
+    raise ValueError('%s %s: num_outputs must be a positive int, got %r' %
+                     (layer, scope or '', num_outputs))
+
+
+def check_is_training(pred, where):
+  """Checks `is_training`-like `pred`: a Python bool or a scalar bool tensor.
+
+  tf.cond would take any scalar and a float tensor would be read as a
+  truth value; a [batch] bool tensor fails only at run time.
+  """
+  if isinstance(pred, (tf.Tensor, tf.Variable)):
+    if pred.dtype.base_dtype != tf.bool or pred.shape.rank not in (0, None):
+      raise ValueError('%s must be a Python bool or a scalar bool tensor, got '
+                       "%s %s '%s'" % (where, pred.dtype.base_dtype.name,
+                                       pred.shape, pred.name))
 
 
 def _check_rank4(inputs, layer):
@@ -294,6 +318,7 @@ def batch_norm(inputs,
   data_format = _data_format(data_format, 'batch_norm')
   with tf.compat.v1.variable_scope(
       scope, 'BatchNorm', [inputs], reuse=reuse) as sc:
+    check_is_training(is_training, 'batch_norm %s: is_training' % sc.name)
     inputs = tf.convert_to_tensor(inputs)
     original_shape = inputs.shape
     rank = original_shape.ndims
@@ -448,6 +473,7 @@ def conv2d(inputs,
     The output tensor.
   """
   data_format = _data_format(data_format, 'conv2d')
+  _check_num_outputs(num_outputs, 'conv2d', scope)
   kernel_h, kernel_w = _pair(kernel_size, 'conv2d kernel_size')
   stride_h, stride_w = _pair(stride, 'conv2d stride')
   rate_h, rate_w = _pair(rate, 'conv2d rate')
@@ -468,13 +494,8 @@ def conv2d(inputs,
       strides, dilations = [1, 1, stride_h, stride_w], [1, 1, rate_h, rate_w]
     else:
       strides, dilations = [1, stride_h, stride_w, 1], [1, rate_h, rate_w, 1]
-    if groups == 1:
-      outputs = tf.nn.conv2d(inputs, weights, strides, padding,
-                             data_format=data_format, dilations=dilations)
-    else:
-      from nets import _grouped  # pylint: disable=import-outside-toplevel
-      outputs = _grouped.grouped_conv2d(inputs, weights, groups, strides,
-                                        padding, data_format, dilations)
+    outputs = _grouped.grouped_conv2d(inputs, weights, groups, strides,
+                                      padding, data_format, dilations)
     if normalizer_fn is None and biases_initializer is not None:
       biases = _model_variable(
           'biases', [num_outputs], dtype, biases_initializer,
@@ -662,6 +683,7 @@ def dropout(inputs,
     A tensor shaped like `inputs`.
   """
   with tf.compat.v1.variable_scope(scope, 'Dropout', [inputs]) as sc:
+    check_is_training(is_training, 'dropout %s: is_training' % sc.name)
     inputs = tf.convert_to_tensor(inputs)
     outputs = _smart_cond(
         is_training,

@@ -1,6 +1,10 @@
 """Run-time choices that leave the graph's variables alone: precision,
 XLA and data layout.
 
+* `features()` says which of these this process's TensorFlow can run: NCHW
+  and bfloat16 need oneDNN on a CPU (TensorFlow turns it on by itself only
+  with AVX-512), and are refused with a one-line reason where they would not
+  run.
 * `session_config(precision=..., xla=...)` returns a `tf.compat.v1.ConfigProto`
   that turns on TensorFlow's automatic mixed-precision graph rewrite
   (bfloat16 through oneDNN on CPUs with AMX / AVX-512-BF16, float16 on
@@ -29,6 +33,7 @@ import tensorflow as tf
 import tf_slim as slim
 from tensorflow.core.protobuf import rewriter_config_pb2  # pylint: disable=g-direct-tensorflow-import
 
+from nets import _capabilities
 from nets import _layers
 
 PRECISIONS = ('float32', 'bfloat16', 'float16')
@@ -38,7 +43,28 @@ _ON = rewriter_config_pb2.RewriterConfig.ON
 
 
 def _has_gpu():
-  return bool(tf.config.list_physical_devices('GPU'))
+  return _capabilities.gpu_visible()
+
+
+def features():
+  """What this process's TensorFlow runs: {feature: bool}.
+
+  Keys: 'onednn' (TensorFlow's CPU kernels run through oneDNN: on by
+  itself on CPUs with AVX-512, on an AVX2-only CPU only with
+  TF_ENABLE_ONEDNN_OPTS=1 set before TensorFlow is imported), 'gpu',
+  'nchw' (channels-first convolutions and pooling: a GPU or oneDNN),
+  'bfloat16' (the oneDNN bfloat16 rewrite really turns convolutions to
+  bfloat16: oneDNN on a CPU with AVX-512), 'grouped_conv_gradients' and
+  'dilated_conv_gradients' (native kernels; without them the nets build
+  the equivalent split / space-to-batch forms). Each is probed once per
+  process with a tiny graph (see docs/performance.md for the CPU table).
+  """
+  return _capabilities.describe()
+
+
+def why_not(feature):
+  """One line: why 'NCHW' or 'bfloat16' does not run here, and the remedy."""
+  return _capabilities.why_not(feature)
 
 
 def session_config(precision='float32', xla=False, config=None, device=None):
@@ -53,15 +79,18 @@ def session_config(precision='float32', xla=False, config=None, device=None):
       before it starts. Measured trade-off: docs/performance.md.
     config: an existing `tf.compat.v1.ConfigProto` to start from; it is not
       modified, every field it sets is kept.
-    device: 'cpu' or 'gpu' for float16; default: 'gpu' when one is visible.
-      Passing 'gpu' builds the config on a machine without one (for a
-      remote or later session).
+    device: the device the session will run on, 'cpu' or 'gpu'; default:
+      'gpu' when one is visible. Passing a device builds the config without
+      checking this machine (for a remote or later session).
 
   Returns:
     A new `tf.compat.v1.ConfigProto`.
 
   Raises:
-    ValueError: for an unknown precision or device, or float16 without GPU.
+    ValueError: for an unknown precision or device, float16 without GPU, or
+      bfloat16 (on this machine's CPU) where TensorFlow's oneDNN rewrite
+      would leave everything float32 (oneDNN off, or no AVX-512); the
+      message says why and how to turn oneDNN on.
   """
   if precision not in PRECISIONS:
     raise ValueError('precision must be one of %s, got %r' %
@@ -73,6 +102,8 @@ def session_config(precision='float32', xla=False, config=None, device=None):
     merged.CopyFrom(config)
   rewrite_options = merged.graph_options.rewrite_options
   if precision == 'bfloat16':
+    if device is None and not _capabilities.bfloat16_rewrite_runs():
+      raise ValueError(_capabilities.why_not('bfloat16'))
     rewrite_options.auto_mixed_precision_onednn_bfloat16 = _ON
   elif precision == 'float16':
     on_gpu = _has_gpu() if device is None else device == 'gpu'
@@ -95,21 +126,31 @@ _DATA_FORMAT_LAYERS = (_layers.conv2d, _layers.separable_conv2d,
 
 
 @contextlib.contextmanager
-def data_format_scope(data_format='NHWC'):
+def data_format_scope(data_format='NHWC', device=None):
   """An arg scope that builds the networks in `data_format`.
 
   Args:
     data_format: 'NHWC' (the default everywhere) or 'NCHW'.
+    device: None (the graph will run on this machine: NCHW is checked
+      against it), or 'cpu' / 'gpu' to build for another machine without
+      checking this one.
 
   Yields:
     The arg scope.
 
   Raises:
-    ValueError: for another data_format.
+    ValueError: for another data_format or device, or NCHW where this
+      machine cannot run it (no GPU and a CPU without oneDNN; the message
+      says how to turn oneDNN on).
   """
   if data_format not in DATA_FORMATS:
     raise ValueError("data_format must be 'NHWC' or 'NCHW', got %r" %
                      (data_format,))
+  if device not in (None, 'cpu', 'gpu'):
+    raise ValueError("device must be 'cpu', 'gpu' or None, got %r" % (device,))
+  if (data_format == 'NCHW' and device is None and
+      not _capabilities.nchw_runs()):
+    raise ValueError(_capabilities.why_not('NCHW'))
   with slim.arg_scope(list(_DATA_FORMAT_LAYERS),
                       data_format=data_format) as scope:
     yield scope

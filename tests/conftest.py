@@ -187,6 +187,18 @@ def perturb_batch_norm(sess, seed=0, gamma_range=(0.5, 1.5)):
   assign_values(sess, values)
 
 
+def assert_nchw_refused():
+  """Where this machine cannot run NCHW (no GPU, CPU without oneDNN), the
+  layout scope refuses it in one line that says how to turn oneDNN on."""
+  from nets import runtime  # pylint: disable=import-outside-toplevel
+  assert not runtime.features()['nchw']
+  with pytest.raises(ValueError, match='NCHW') as error:
+    with runtime.data_format_scope('NCHW'):
+      pass
+  assert 'TF_ENABLE_ONEDNN_OPTS=1' in str(error.value)
+  assert '\n' not in str(error.value)
+
+
 def max_abs_diff_ok(actual, expected, rel=1e-5):
   """Whether max|actual - expected| <= rel * max(1, max|expected|)."""
   actual = np.asarray(actual)

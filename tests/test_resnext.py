@@ -16,12 +16,13 @@ import tensorflow as tf
 import tf_slim as slim
 
 from conftest import assert_close, assign_values, build_in_graph
-from conftest import new_session, perturb_batch_norm
+from conftest import assert_nchw_refused, new_session, perturb_batch_norm
 from nets import _grouped
 from nets import _layers
 from nets import registry
 from nets import resnet_utils
 from nets import resnext
+from nets import runtime
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -121,18 +122,11 @@ def _conv_case(stride, rate, padding, seed=0):
   return x, w, groups, upstream
 
 
-def _needs_native_gradients():
-  if not _grouped.native_supported():
-    pytest.skip('this TensorFlow runtime has no grouped-conv gradient '
-                'kernels (CPU without oneDNN); test_fallback_without_onednn '
-                'covers it')
-
-
 @pytest.mark.parametrize('stride,rate,padding,data_format', _CONV_CASES)
 def test_grouped_conv_split_equals_numpy(stride, rate, padding, data_format):
-  if data_format == 'NCHW' and not _grouped.native_supported():
-    pytest.skip('CPU convolutions without oneDNN run NHWC only, grouped or '
-                'not')
+  if data_format == 'NCHW' and not runtime.features()['nchw']:
+    assert_nchw_refused()  # CPU kernels without oneDNN are NHWC only
+    return
   x, w, groups, upstream = _conv_case(stride, rate, padding)
   y_ref, dx_ref, dw_ref = _np_grouped_conv(x, w, groups, stride, rate,
                                            padding, upstream)
@@ -147,10 +141,19 @@ def test_grouped_conv_split_equals_numpy(stride, rate, padding, data_format):
 @pytest.mark.parametrize('stride,rate,padding,data_format', _CONV_CASES)
 def test_grouped_conv_native_equals_numpy_and_split(stride, rate, padding,
                                                     data_format):
-  _needs_native_gradients()
+  if data_format == 'NCHW' and not runtime.features()['nchw']:
+    assert_nchw_refused()
+    return
   x, w, groups, upstream = _conv_case(stride, rate, padding, seed=1)
   y_ref, dx_ref, dw_ref = _np_grouped_conv(x, w, groups, stride, rate,
                                            padding, upstream)
+  if not _grouped.native_supported():
+    # CPU without oneDNN: the native forward pass runs, its gradients do
+    # not, so auto-selection must build the split form.
+    assert _grouped.implementation() == _grouped.SPLIT
+    with pytest.raises(tf.errors.OpError):
+      _run_grouped('native', x, w, groups, stride, rate, padding, upstream)
+    return
   native = _run_grouped('native', x, w, groups, stride, rate, padding,
                         upstream, data_format)
   split = _run_grouped('split', x, w, groups, stride, rate, padding, upstream,

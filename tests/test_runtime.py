@@ -8,6 +8,7 @@ import tensorflow as tf
 import tf_slim as slim
 from tensorflow.core.protobuf import rewriter_config_pb2
 
+from conftest import assert_nchw_refused
 from nets import registry
 from nets import resnet_utils
 from nets import resnet_v1
@@ -24,7 +25,10 @@ def test_session_config_keeps_the_users_settings():
   user.graph_options.rewrite_options.constant_folding = _OFF
   user.gpu_options.allow_growth = True
   before = user.SerializeToString()
-  merged = runtime.session_config('bfloat16', xla=True, config=user)
+  # device='cpu': a config for some CPU session, built without checking
+  # this machine's bfloat16 support.
+  merged = runtime.session_config('bfloat16', xla=True, config=user,
+                                  device='cpu')
   assert user.SerializeToString() == before, 'the user config was modified'
   assert merged.intra_op_parallelism_threads == 3
   assert merged.allow_soft_placement
@@ -89,7 +93,19 @@ def _conv_dtypes_of_a_run(fetches, config):
   return value, dtypes
 
 
+def _assert_bfloat16_refused():
+  """Where the rewrite would not run, session_config says so and how."""
+  with pytest.raises(ValueError, match=r"bfloat16.*(AVX-512|oneDNN)") as error:
+    runtime.session_config('bfloat16')
+  assert '\n' not in str(error.value)
+  if not runtime.features()['onednn']:
+    assert 'TF_ENABLE_ONEDNN_OPTS=1' in str(error.value)
+
+
 def test_bfloat16_rewrites_convolutions_and_stays_close():
+  if not runtime.features()['bfloat16']:
+    _assert_bfloat16_refused()
+    return
   images = np.random.RandomState(0).uniform(-1, 1, [4, 32, 32, 3])
   with tf.Graph().as_default():
     tf.compat.v1.set_random_seed(1)
@@ -112,6 +128,9 @@ def test_bfloat16_rewrites_convolutions_and_stays_close():
 def test_bfloat16_training_rewrites_gradients_and_stays_close():
   # A training step's gradients: the backward convolutions must run in
   # bfloat16 too.
+  if not runtime.features()['bfloat16']:
+    _assert_bfloat16_refused()
+    return
   images = np.random.RandomState(0).uniform(-1, 1, [4, 32, 32, 3])
   labels = np.arange(4) % 10
   with tf.Graph().as_default():
@@ -218,6 +237,9 @@ def _assert_equal_layouts(outputs, shapes, tolerance):
 def test_nchw_equals_nhwc(name):
   if name not in registry.list_models():
     pytest.fail('%s is no longer registered; update this test' % name)
+  if not runtime.features()['nchw']:
+    assert_nchw_refused()
+    return
   info = registry.get_model(name)
 
   def build(images):
@@ -235,6 +257,10 @@ def test_nchw_equals_nhwc_in_training_mode():
   # values per channel (a deep net's last block at this size) batch norm
   # divides by the deviation of a handful of numbers and amplifies the
   # round-off of the summation order, so these are 4 x 16x16 and 4 x 8x8.
+  if not runtime.features()['nchw']:
+    assert_nchw_refused()
+    return
+
   def build(images):
     blocks = [
         resnet_v1.resnet_v1_block('block1', base_depth=8, num_units=2,
