@@ -20,6 +20,11 @@ def spatial_axes():
   return [2, 3] if scoped_data_format() == 'NCHW' else [1, 2]
 
 
+# Shapes of 2**31 and more overflow TensorFlow's int32 shape tensors (the
+# error would be 'Invalid value in tensor used for shape' deep in a layer).
+_MAX_DIMENSION = 2**31
+
+
 def validate_inputs(inputs, name='inputs'):
   """Checks network `inputs` and lays them out for the scoped data_format.
 
@@ -31,7 +36,9 @@ def validate_inputs(inputs, name='inputs'):
     The inputs as a tensor, in the scoped data_format.
 
   Raises:
-    ValueError: naming `name` when the rank is not 4 or channels are unknown.
+    ValueError: naming `name` when the rank is not 4, channels are unknown,
+      the dtype is not floating, height or width is 0, or a dimension is
+      2**31 or more.
   """
   inputs = tf.convert_to_tensor(inputs)
   rank = inputs.shape.ndims
@@ -44,9 +51,28 @@ def validate_inputs(inputs, name='inputs'):
     raise ValueError("%s '%s' has an unknown channel dimension (shape %s); it "
                      'must be known to build the network' %
                      (name, inputs.name, inputs.shape))
+  if not inputs.dtype.is_floating:
+    raise ValueError(
+        "%s '%s' has dtype %s; the networks take float images (convert and "
+        'scale them first, e.g. with nets.preprocessing)' %
+        (name, inputs.name, inputs.dtype.name))
+  dims = inputs.shape.as_list()
+  if 0 in dims[1:3]:
+    raise ValueError("%s '%s' has an empty image (shape %s): height and width "
+                     'must be at least 1' % (name, inputs.name, inputs.shape))
+  if any(d is not None and d >= _MAX_DIMENSION for d in dims):
+    raise ValueError(
+        "%s '%s' is too large (shape %s): TensorFlow's CPU and GPU kernels "
+        'index with 32-bit ints, so each dimension must stay below 2**31; '
+        'feed smaller batches' % (name, inputs.name, inputs.shape))
   if scoped_data_format() == 'NCHW':
     inputs = tf.transpose(inputs, [0, 3, 1, 2], name='to_nchw')
   return inputs
+
+
+def validate_is_training(is_training):
+  """Raises unless `is_training` is a Python value or a scalar bool tensor."""
+  _layers.check_is_training(is_training, 'is_training')
 
 
 def validate_num_classes(num_classes):

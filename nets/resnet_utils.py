@@ -175,6 +175,36 @@ def conv2d_same(inputs, num_outputs, kernel_size, stride, rate=1, scope=None):
 _STRIDE_UNREACHABLE = 'The target output_stride cannot be reached.'
 
 
+def _check_blocks(blocks):
+  """Raises naming the culprit unless `blocks` is a non-empty list of Blocks
+  that each have units (an empty stack would return the root's output as
+  the network's)."""
+  if isinstance(blocks, Block) or not isinstance(blocks, (list, tuple)):
+    raise TypeError('blocks must be a list of Blocks, got %r' % (blocks,))
+  if not blocks:
+    raise ValueError('blocks is empty: a network needs at least one Block')
+  for block in blocks:
+    if not isinstance(block, tuple) or len(block) != 3:
+      raise TypeError('blocks must hold Blocks (scope, unit_fn, args), got %r'
+                      % (block,))
+    if not block.args:
+      raise ValueError("Block '%s' has no units (args is empty)" %
+                       (block.scope,))
+
+
+def check_block_spec(scope, base_depth, num_units):
+  """Raises naming `scope` unless base_depth and num_units are positive ints.
+
+  The block builders call it: `[unit] * (num_units - 1) + [last]` would turn
+  0 or -1 units silently into one, and a negative depth fails deep in
+  TensorFlow ('Dimension -256').
+  """
+  for name, value in (('base_depth', base_depth), ('num_units', num_units)):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+      raise ValueError("Block '%s': %s must be a positive int, got %r" %
+                       (scope, name, value))
+
+
 @slim.add_arg_scope
 def stack_blocks_dense(net,
                        blocks,
@@ -206,6 +236,7 @@ def stack_blocks_dense(net,
   """
   current_stride = 1
   rate = 1
+  _check_blocks(blocks)
   for block in blocks:
     units = [_unit_kwargs(block, i, unit) for i, unit in enumerate(block.args)]
     with tf.compat.v1.variable_scope(block.scope, 'block', [net]) as sc:

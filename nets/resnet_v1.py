@@ -134,6 +134,7 @@ def resnet_v1(inputs,
     ValueError / TypeError: bad inputs, num_classes or output_stride.
   """
   _common.validate_num_classes(num_classes)
+  _common.validate_is_training(is_training)
   with tf.compat.v1.variable_scope(
       scope, 'resnet_v1', [inputs], reuse=reuse) as sc:
     inputs = _common.validate_inputs(inputs)
@@ -171,7 +172,12 @@ def resnet_v1_block(scope, base_depth, num_units, stride):
 
   Returns:
     A `resnet_utils.Block`.
+
+  Raises:
+    ValueError: naming the block unless base_depth and num_units are
+      positive ints.
   """
+  resnet_utils.check_block_spec(scope, base_depth, num_units)
   return resnet_utils.Block(scope, bottleneck, [{
       'depth': base_depth * 4,
       'depth_bottleneck': base_depth,
@@ -184,10 +190,16 @@ def resnet_v1_block(scope, base_depth, num_units, stride):
 
 
 def _blocks(depth, min_base_depth, depth_multiplier):
+  # As upstream: depth = max(int(d * depth_multiplier), min_base_depth), so
+  # 0 is a valid multiplier (every block at min_base_depth).
   if (isinstance(depth_multiplier, bool) or
-      not isinstance(depth_multiplier, (int, float)) or depth_multiplier <= 0):
-    raise ValueError('depth_multiplier must be a positive number, got %r' %
-                     (depth_multiplier,))
+      not isinstance(depth_multiplier, (int, float)) or depth_multiplier < 0):
+    raise ValueError('depth_multiplier must be a non-negative number, got %r'
+                     % (depth_multiplier,))
+  if (isinstance(min_base_depth, bool) or
+      not isinstance(min_base_depth, int)):
+    raise ValueError('min_base_depth must be an int, got %r' %
+                     (min_base_depth,))
   return [
       resnet_v1_block('block%d' % (i + 1),
                       max(int(base_depth * depth_multiplier), min_base_depth),

@@ -131,6 +131,7 @@ def resnet_v2(inputs,
     ValueError / TypeError: bad inputs, num_classes or output_stride.
   """
   _common.validate_num_classes(num_classes)
+  _common.validate_is_training(is_training)
   with tf.compat.v1.variable_scope(
       scope, 'resnet_v2', [inputs], reuse=reuse) as sc:
     inputs = _common.validate_inputs(inputs)
@@ -173,7 +174,12 @@ def resnet_v2_block(scope, base_depth, num_units, stride):
 
   Returns:
     A `resnet_utils.Block`.
+
+  Raises:
+    ValueError: naming the block unless base_depth and num_units are
+      positive ints.
   """
+  resnet_utils.check_block_spec(scope, base_depth, num_units)
   return resnet_utils.Block(scope, bottleneck, [{
       'depth': base_depth * 4,
       'depth_bottleneck': base_depth,

@@ -270,6 +270,7 @@ def resnext(inputs,
     ValueError / TypeError: bad inputs, num_classes or output_stride.
   """
   _common.validate_num_classes(num_classes)
+  _common.validate_is_training(is_training)
   with tf.compat.v1.variable_scope(
       scope, 'resnext', [inputs], reuse=reuse) as sc:
     inputs = _common.validate_inputs(inputs)
@@ -316,9 +317,11 @@ def resnext_block(scope, base_depth, num_units, stride, cardinality=1,
     A `resnet_utils.Block`.
 
   Raises:
-    ValueError: if `cardinality` is not a positive int or the width per
-      group, `int(base_depth * base_width / 64)`, is zero.
+    ValueError: if base_depth, num_units or `cardinality` is not a positive
+      int, or the width per group, `int(base_depth * base_width / 64)`, is
+      zero.
   """
+  resnet_utils.check_block_spec(scope, base_depth, num_units)
   where = "resnext_block '%s'" % scope
   # Checked before the multiplication so that a bad value is named, not
   # turned into a TypeError of the arithmetic.

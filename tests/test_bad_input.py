@@ -83,6 +83,28 @@ def test_inputs_need_a_known_channel_dimension(version):
                             _tiny_blocks(block)))
 
 
+@pytest.mark.parametrize('dtype', [tf.uint8, tf.int32, tf.bool])
+def test_inputs_must_be_floating(version, dtype):
+  _, _, _, _, model = version
+  message = _raises(
+      ValueError, r"inputs 'Placeholder:0' has dtype %s; .*float" % dtype.name,
+      lambda: model(tf.compat.v1.placeholder(dtype, [1, 32, 32, 3])))
+  assert 'preprocessing' in message
+
+
+@pytest.mark.parametrize('shape', [[1, 0, 0, 3], [1, 32, 0, 3]])
+def test_inputs_must_not_be_empty_images(version, shape):
+  _, _, _, _, model = version
+  _raises(ValueError, r"inputs 'Placeholder:0' has an empty image",
+          lambda: model(_placeholder(shape)))
+
+
+def test_inputs_dimensions_must_fit_int32(version):
+  _, _, _, _, model = version
+  _raises(ValueError, r"inputs 'Placeholder:0' is too large.*2\*\*31",
+          lambda: model(_placeholder([2**31, 32, 32, 3])))
+
+
 # ---------------------------------------------------------- output_stride
 
 
@@ -189,10 +211,12 @@ def test_block_unit_of_the_wrong_type(version, unit):
 # -------------------------------------------------------- depth_multiplier
 
 
-@pytest.mark.parametrize('depth_multiplier', [0, -1, -0.5, '2', None])
-def test_v1_depth_multiplier_must_be_positive(depth_multiplier):
+@pytest.mark.parametrize('depth_multiplier', [-1, -0.5, '2', None])
+def test_v1_depth_multiplier_must_be_non_negative(depth_multiplier):
+  # Upstream computes max(int(d * depth_multiplier), min_base_depth), so 0
+  # is valid (every block at min_base_depth): see test_resnet_utils.
   message = _raises(
-      ValueError, r'depth_multiplier must be a positive number',
+      ValueError, r'depth_multiplier must be a non-negative number',
       lambda: resnet_v1.resnet_v1_50(_placeholder([1, 32, 32, 3]),
                                      depth_multiplier=depth_multiplier))
   assert repr(depth_multiplier) in message
@@ -203,7 +227,52 @@ def test_v1_depth_multiplier_must_be_positive(depth_multiplier):
                                    resnet_v1.resnet_v1_200])
 def test_v1_depth_multiplier_checked_by_every_depth(model):
   _raises(ValueError, r'depth_multiplier',
-          lambda: model(_placeholder([1, 32, 32, 3]), depth_multiplier=0))
+          lambda: model(_placeholder([1, 32, 32, 3]), depth_multiplier=-1))
+
+
+def test_v1_zero_base_depth_is_named():
+  _raises(ValueError, r"Block 'block1': base_depth must be a positive int",
+          lambda: resnet_v1.resnet_v1_50(_placeholder([1, 32, 32, 3]),
+                                         depth_multiplier=0,
+                                         min_base_depth=0))
+
+
+# ------------------------------------------------------------ block specs
+
+
+def test_empty_block_list(version):
+  _, generator, _, _, _ = version
+  _raises(ValueError, r'blocks is empty',
+          lambda: generator(_placeholder([1, 32, 32, 3]), []))
+
+
+def test_block_without_units(version):
+  _, generator, unit_fn, _, _ = version
+  _raises(ValueError, r"Block 'block1' has no units",
+          lambda: generator(_placeholder([1, 32, 32, 3]),
+                            [resnet_utils.Block('block1', unit_fn, [])]))
+
+
+@pytest.mark.parametrize('field,value', [('num_units', -1), ('num_units', 0),
+                                         ('base_depth', -64),
+                                         ('base_depth', 0),
+                                         ('num_units', 2.0)])
+def test_block_builders_check_their_spec(field, value):
+  spec = dict(base_depth=4, num_units=2, stride=2)
+  spec[field] = value
+  for builder in (resnet_v1.resnet_v1_block, resnet_v2.resnet_v2_block,
+                  resnext.resnext_block):
+    _raises(ValueError, r"Block 'b': %s must be a positive int, got %r" %
+            (field, value), lambda builder=builder: builder('b', **spec))
+
+
+def test_negative_conv_depth_is_named():
+  # A hand-made unit spec with a negative depth: named at its conv, not
+  # TensorFlow's 'Dimension -256'.
+  block = resnet_utils.Block('block1', resnet_v2.bottleneck,
+                             [(-256, 64, 1)])
+  _raises(ValueError, r'conv2d .*num_outputs must be a positive int, got -256',
+          lambda: resnet_v2.resnet_v2(_placeholder([1, 32, 32, 3]), [block]))
 
 
 # ------------------------------------------------------- ResNeXt cardinality
@@ -306,3 +375,45 @@ def test_factory_unknown_name_lists_the_known_ones(name):
                     lambda: nets_factory.get_network_fn(name, 10))
   for known in registry.list_models():
     assert known in message
+
+
+# ------------------------------------------------------------- is_training
+
+
+@pytest.mark.parametrize('make_flag, what', [
+    (lambda: tf.constant(1.0), r'float32 \(\)'),
+    (lambda: tf.compat.v1.placeholder(tf.bool, [2]), r'bool \(2,\)'),
+    (lambda: tf.compat.v1.placeholder(tf.int32, []), r'int32 \(\)'),
+])
+@pytest.mark.parametrize('model', [resnet_v1.resnet_v1_50,
+                                   resnet_v2.resnet_v2_50,
+                                   resnext.resnext50_32x4d,
+                                   xception.xception_41,
+                                   xception.xception_keras])
+def test_is_training_must_be_a_bool_or_a_scalar_bool_tensor(model, make_flag,
+                                                             what):
+  def build():
+    return model(_placeholder([1, 32, 32, 3]), num_classes=3,
+                 is_training=make_flag())
+
+  _raises(ValueError, r'is_training must be a Python bool or a scalar bool '
+          r'tensor, got ' + what, build)
+
+
+def test_layers_check_is_training_too():
+  from nets import _layers  # pylint: disable=import-outside-toplevel
+  for layer in (_layers.batch_norm, _layers.dropout):
+    _raises(ValueError, r'is_training must be',
+            lambda layer=layer: layer(_placeholder([1, 4, 4, 2]),
+                                      is_training=tf.constant([True, False])))
+
+
+def test_a_scalar_bool_placeholder_is_accepted():
+  with tf.Graph().as_default():
+    flag = tf.compat.v1.placeholder(tf.bool, [])
+    with slim.arg_scope(resnet_utils.resnet_arg_scope()):
+      logits, _ = resnet_v2.resnet_v2(
+          _placeholder([1, 32, 32, 3]),
+          [resnet_v2.resnet_v2_block('block1', 2, 1, 1)], num_classes=3,
+          is_training=flag)
+  assert logits.shape.as_list() == [1, 3]

@@ -564,7 +564,8 @@ def test_reuse_builds_a_second_tower(version):
 
 @pytest.mark.parametrize('depth_multiplier,min_base_depth', [(0.25, 8),
                                                              (0.25, 32),
-                                                             (0.5, 8)])
+                                                             (0.5, 8),
+                                                             (0, 5)])
 def test_v1_depth_multiplier(depth_multiplier, min_base_depth):
   built = build_in_graph(
       lambda x: resnet_v1.resnet_v1_50(
