@@ -25,8 +25,10 @@ Typical use:
 import collections.abc
 import functools
 
+import tensorflow as tf
 import tf_slim as slim
 
+from nets import _common
 from nets import registry
 
 
@@ -55,6 +57,16 @@ networks_map = _RegistryView('fn')
 arg_scopes_map = _RegistryView('arg_scope_fn')
 
 
+def _squeezed_logits(logits):
+  """[B, 1, 1, C] logits (DeepLab's Xception has no spatial_squeeze) as
+  [B, C], what classification losses and metrics take; others unchanged."""
+  axes = _common.spatial_axes()
+  if logits.shape.rank != 4 or logits.shape.as_list()[axes[0]:axes[1] + 1] != [
+      1, 1]:
+    return logits
+  return tf.squeeze(logits, axes, name='SpatialSqueeze')
+
+
 def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False):
   """Returns a network_fn such as `logits, end_points = network_fn(images)`.
 
@@ -71,9 +83,11 @@ def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False):
       [batch, height, width, 3] under its arg scope, passing `kwargs` (e.g.
       `global_pool`, `output_stride`, `scope`) to the model function, and
       returns what the model returns, `(net, end_points)`: logits
-      [batch, num_classes] ([batch, 1, 1, num_classes] for DeepLab's
-      xception_41/65/71, as upstream), or the features, and the end-point
-      dict. It carries the model's `default_image_size`.
+      [batch, num_classes] (every model, as a classification pipeline
+      needs; DeepLab's xception_41/65/71 return [batch, 1, 1, num_classes]
+      when called directly, and their end points keep that shape), or the
+      features, and the end-point dict. `spatial_squeeze=False` keeps 4-D
+      logits. It carries the model's `default_image_size`.
 
   Raises:
     ValueError: if network `name` is not recognized; the message lists the
@@ -89,7 +103,10 @@ def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False):
   @functools.wraps(func)
   def network_fn(images, **kwargs):
     with slim.arg_scope(arg_scope_fn(weight_decay=weight_decay)):
-      return func(images, num_classes=num_classes, is_training=is_training,
-                  **kwargs)
+      net, end_points = func(images, num_classes=num_classes,
+                             is_training=is_training, **kwargs)
+      if num_classes and kwargs.get('spatial_squeeze', True):
+        net = _squeezed_logits(net)
+    return net, end_points
 
   return network_fn

@@ -26,11 +26,12 @@ def _variable_shapes(graph):
           for v in graph.get_collection('variables')}
 
 
-# The factory returns what the model returns, as tf-slim's nets_factory.
 # tensorflow/models' ResNets (and ResNeXt and Keras-layout Xception, built
 # the same way) squeeze their logits to [B, C] (spatial_squeeze=True);
 # DeepLab's aligned Xception has no spatial_squeeze and keeps [B, 1, 1, C]
-# (README, "Compatibility").
+# when called directly. Through the factory, which hands networks to
+# classification pipelines, every model's logits are [B, C] (README,
+# "Compatibility").
 _UNSQUEEZED_LOGITS = ('xception_41', 'xception_65', 'xception_71')
 
 
@@ -40,12 +41,38 @@ def test_builds_every_model(name):
   takes_squeeze = 'spatial_squeeze' in inspect.signature(
       registry.get_model(name).fn).parameters
   assert takes_squeeze == (name not in _UNSQUEEZED_LOGITS)
+  assert built.net.shape.as_list() == [5, 7]
+  # The end points are the model's own, DeepLab's shapes included.
   expected = [5, 1, 1, 7] if name in _UNSQUEEZED_LOGITS else [5, 7]
-  assert built.net.shape.as_list() == expected
   assert built.end_points['predictions'].shape.as_list() == expected
   # The model's own scope: checkpoints of `name` restore into it.
   names = _variable_shapes(built.graph)
   assert names and all(n.startswith(name + '/') for n in names)
+
+
+@pytest.mark.parametrize('name', _UNSQUEEZED_LOGITS[:1])
+def test_deeplab_xception_feeds_a_classification_loss(name):
+  # train_image_classifier.py: softmax_cross_entropy on [B, C] one-hot
+  # labels, argmax over axis 1 for accuracy.
+  built = _build_factory(name, [2, _SMALL, _SMALL, 3], num_classes=5)
+  with built.graph.as_default():
+    labels = tf.one_hot([1, 3], 5)
+    loss = tf.compat.v1.losses.softmax_cross_entropy(labels, built.net)
+    predicted = tf.argmax(built.net, 1)
+    direct = tf.reshape(built.end_points[name + '/logits'], [2, 5])
+  with new_session(built.graph) as sess:
+    images = np.random.RandomState(0).uniform(-1, 1, [2, _SMALL, _SMALL, 3])
+    logits, unsqueezed, loss_value, classes = sess.run(
+        [built.net, direct, loss, predicted], {built.inputs: images})
+  np.testing.assert_array_equal(logits, unsqueezed)
+  assert np.isfinite(loss_value) and classes.shape == (2,)
+
+
+def test_spatial_squeeze_false_keeps_4d_logits():
+  network_fn = nets_factory.get_network_fn('resnet_v2_50', 7)
+  built = build_in_graph(network_fn, [2, _SMALL, _SMALL, 3],
+                         spatial_squeeze=False)
+  assert built.net.shape.as_list() == [2, 1, 1, 7]
 
 
 def test_default_size_against_tf_slim(slim_reference):
