@@ -38,7 +38,7 @@ def peak_rss_mib():
 def _child(label, batch):
   from bench import throughput  # pylint: disable=import-outside-toplevel
   variants = {name: (build, config)
-              for name, build, config in throughput._variants()}  # pylint: disable=protected-access
+              for name, build, config in throughput._variants()[0]}  # pylint: disable=protected-access
   build, config = variants[label]
   runner = throughput._Runner(label, build, batch, training=True,  # pylint: disable=protected-access
                               config=config)
@@ -77,15 +77,18 @@ def run_child(module, *args):
 
 def run(quick=False):
   """{label: peak RSS MiB, 'ratio_vs_tf_slim': {...}, 'ops': {...}}."""
+  from bench import throughput  # pylint: disable=import-outside-toplevel
   batch = 4 if quick else 16
-  results = {'ops': {}}
-  for label in LABELS:
+  _, not_supported = throughput._variants()  # pylint: disable=protected-access
+  results = {'ops': {}, 'not_supported': not_supported}
+  labels = [label for label in LABELS if label not in not_supported]
+  for label in labels:
     child = run_child('bench.memory', label, str(batch))
     results[label] = child['peak_rss_mib']
     results['ops'][label] = child['ops']
     print(label, results[label], 'MiB', flush=True)
   results['ratio_vs_tf_slim'] = {
-      label: round(results[label] / results['tf-slim'], 3) for label in LABELS}
+      label: round(results[label] / results['tf-slim'], 3) for label in labels}
   results['batch'] = batch
   return results
 

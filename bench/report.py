@@ -497,6 +497,13 @@ def render(results, chart=None):
           (sum(seconds.values()) / 60) if seconds else ''),
       '',
   ]
+  features = machine.get('features')
+  if features:
+    lines += [
+        'What this TensorFlow ran (`nets.runtime.features()`): %s. Which CPU '
+        'runs what: README, "Which CPU runs what".' % ', '.join(
+            '%s %s' % (name, 'yes' if value else 'no')
+            for name, value in features.items()), '']
   lines += _goals_section(results)
   if chart:
     lines += ['![resnet_v2_50 throughput and graph-build time](%s)' % chart,
