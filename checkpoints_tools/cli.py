@@ -258,7 +258,8 @@ def add_verify_parser(subparsers):
   parser = subparsers.add_parser(
       'verify', help='compare a converted checkpoint with its source model',
       description='Builds the source model in its framework (tf_keras for '
-      'Keras .h5, torch/torchvision for .safetensors/.pt, paddle for '
+      'Keras .h5, torch with torchvision or timm for .safetensors/.pt, '
+      'paddle for '
       '.pdparams, each in a child process where needed, when installed) '
       'with the weights of SRC, and our network (or the variant that '
       'reproduces the source, e.g. keras_resnet_v2_50) restored from the '
@@ -307,12 +308,7 @@ def main(argv=None):
   subparsers = parser.add_subparsers(dest='command', metavar='COMMAND')
   subparsers.required = True
   add_parsers(subparsers)
-  args = parser.parse_args(argv)
-  try:
-    return args.run(args) or 0
-  except cli.CommandError as error:
-    print('slimnets %s: error: %s' % (args.command, error), file=sys.stderr)
-    return 2
+  return cli.run_command(parser, argv)
 
 
 if __name__ == '__main__':

@@ -22,21 +22,28 @@ Each subcommand is found through `_SUBCOMMANDS`, a table of
 "module:function" references to an `add_parser(subparsers)` function that
 adds the subcommand's parser and sets its `run` default, a function
 `run(args) -> exit status`. A new subcommand is a module with such a
-function and one line in the table. Modules are imported when the parser is
-built, so they must not import TensorFlow at import time: `slimnets --help`
-stays fast, and `main` gets to quiet TensorFlow's startup logging first.
+function and one line in the table. A subcommand may also set the default
+`extra_positionals` to the name of its list positional, whose values can
+then follow options too (see `_parse`). Modules are imported when the
+parser is built, so they must not import TensorFlow at import time:
+`slimnets --help` stays fast, and `main` gets to quiet TensorFlow's startup
+logging first.
 
 Bad input (an unknown model, an image size or output stride the network
-cannot take) prints one line on stderr and exits with status 2.
+cannot take, an output that cannot be written) prints one line on stderr
+and exits with status 2; SIGINT and SIGTERM remove the command's temporary
+files, print one line and exit with status 130 and 143 (`run_command`).
 """
 
 import argparse
 import importlib
 import os
+import signal
 import sys
 import time
 
 import nets
+from nets import output_files
 
 # In --help order. See the module docstring for the protocol.
 _SUBCOMMANDS = (
@@ -59,15 +66,20 @@ def _quiet_tensorflow():
   """Imports TensorFlow with its startup logging off; returns the module.
 
   Unless the user set TF_CPP_MIN_LOG_LEVEL (then TensorFlow logs as they
-  asked), it is set to 2 and stderr is silenced while TensorFlow loads:
+  asked), it is set to 3 and stderr is silenced while TensorFlow loads:
   TF 2.21's CUDA stub and oneDNN banners are printed by absl before
   TF_CPP_MIN_LOG_LEVEL takes effect, and would bury our one-line errors.
-  GPU discovery happens here too, for the same reason.
+  GPU discovery happens here too, for the same reason. Level 3 also drops
+  the C++ ERROR lines: each failure the commands meet reaches Python as an
+  exception they report in one line, and the rest is noise, such as
+  libjpeg's 'Premature end of JPEG data' next to extract's own 'skipped'
+  line for the image. Only the entry point can choose: the level is read
+  once, when TensorFlow loads.
   Python exceptions from the import are raised after stderr is restored.
   """
   if ('tensorflow' not in sys.modules and
       'TF_CPP_MIN_LOG_LEVEL' not in os.environ):
-    os.environ['TF_CPP_MIN_LOG_LEVEL'] = '2'
+    os.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'
     sys.stderr.flush()
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -113,21 +125,68 @@ def build_parser():
 
 def main(argv=None):
   """Runs `slimnets` with `argv` (default sys.argv[1:]); returns the status."""
-  parser = build_parser()
-  args = parser.parse_args(argv)
-  # Every subcommand builds graphs; load TensorFlow quietly before any of
-  # them (or nets.registry) imports it.
-  _quiet_tensorflow()
+  return run_command(build_parser(), argv)
+
+
+def _parse(parser, argv):
+  """`parser.parse_args(argv)`, where IMAGES may also follow options.
+
+  argparse gives all the positionals of a subcommand their values at the
+  first run of them, so in `extract MODEL --checkpoint CK IMAGES -o OUT`
+  the IMAGES are left over. A subcommand that sets the default
+  `extra_positionals` to the name of its list positional gets such
+  leftovers appended to it; leftover options are still an error.
+
+  Returns:
+    The argparse Namespace.
+  """
+  args, extras = parser.parse_known_args(argv)
+  if extras:
+    dest = getattr(args, 'extra_positionals', None)
+    if dest is None or any(item.startswith('-') for item in extras):
+      parser.error('unrecognized arguments: %s' % ' '.join(extras))
+    getattr(args, dest).extend(extras)
+  return args
+
+
+def run_command(parser, argv=None):
+  """Parses `argv` with `parser` and runs the subcommand; returns the status.
+
+  The fault handling of every slimnets entry point: bad input
+  (CommandError) is one line on stderr and status 2; SIGINT and SIGTERM
+  unwind the command like an error, so its temporary files are removed
+  (see nets.output_files), then print one line and give status 130 or 143.
+
+  Args:
+    parser: an ArgumentParser whose subcommands set `run` (see the module
+      docstring) and `command`.
+    argv: the arguments (default sys.argv[1:]).
+  """
+  # Before anything slow (importing TensorFlow takes seconds).
+  restore_signals = output_files.handle_signals()
+  who = _PROG  # 'slimnets convert' once the command is known
   try:
+    args = _parse(parser, argv)
+    who = '%s %s' % (_PROG, args.command)
+    # Every subcommand builds graphs; load TensorFlow quietly before any of
+    # them (or nets.registry) imports it.
+    _quiet_tensorflow()
     return args.run(args) or 0
   except CommandError as error:
-    print('%s %s: error: %s' % (_PROG, args.command, _one_line(error)),
-          file=sys.stderr)
+    print('%s: error: %s' % (who, _one_line(error)), file=sys.stderr)
     return _USAGE_ERROR
+  except output_files.Interrupted as signalled:
+    print('%s: %s' % (who, signalled), file=sys.stderr)
+    return 128 + signalled.signum
+  except KeyboardInterrupt:  # raised by other code than our handler
+    print('%s: interrupted' % who, file=sys.stderr)
+    return 128 + signal.SIGINT
   except BrokenPipeError:
     # `slimnets list | head`: stop quietly when the reader goes away.
     sys.stderr.close()
     return 0
+  finally:
+    restore_signals()
 
 
 # --- helpers shared by list and summary --------------------------------------
@@ -164,7 +223,9 @@ def _build(name, image_size, num_classes, batch_size=1, data_format='NHWC',
     images = tf.compat.v1.placeholder(
         tf.float32, [batch_size, image_size, image_size, 3], name='images')
     try:
-      with runtime.data_format_scope(data_format):
+      # Graph only, never run here: build the layout asked for even where
+      # this CPU could not run it (NCHW is the GPU layout).
+      with runtime.data_format_scope(data_format, device='gpu'):
         net, end_points = network_fn(images, **kwargs)
     except (ValueError, TypeError) as error:
       raise CommandError('%s: %s' % (name, _one_line(error))) from None

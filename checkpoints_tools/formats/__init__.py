@@ -16,9 +16,12 @@ Formats (name: files):
 Readers expose `keys()`, `shape(key)`, `dtype(key)`, `get(key)` and read one
 tensor at a time where the format allows it (slim, npz, keras, keras3,
 safetensors). Writers are context managers with `add(key, array)`: they
-write into a temporary file next to the destination, and move it into place
-with `os.replace` only when the `with` block completes; an error leaves the
-destination untouched.
+write into a private temporary folder next to the destination
+(`nets.output_files.TempDir`) and publish the result only when the `with`
+block completes, never replacing an existing file without `force`, even one
+another run published meanwhile; an error or a signal removes the folder
+and leaves the destination untouched, and a write error (disk full) is an
+`OutputError` naming the destination.
 
 Typical use:
 
@@ -30,6 +33,8 @@ Typical use:
 """
 
 import os
+
+from nets import output_files
 
 FORMATS = ('slim', 'npz', 'keras', 'keras3', 'safetensors', 'torch',
            'paddle')
@@ -202,7 +207,13 @@ class Reader(object):
 
 
 class Writer(object):
-  """Base class of the writers: subclasses write `self.tmp_path`."""
+  """Base class of the writers: subclasses write `self.tmp_path`.
+
+  `self.tmp_path` is a file in the writer's own temporary folder; the base
+  class publishes it as `self.path` (`_commit`) or removes the folder
+  (`_abort`). Subclasses open their files through `_open`, close them
+  quietly in `_abort`, and may publish more files in `_commit`.
+  """
 
   format = None
   suffix = ''
@@ -214,9 +225,24 @@ class Writer(object):
     self._key_set = set()
     check_destination(path, force, self._existing(path))
     directory = os.path.dirname(os.path.abspath(path)) or '.'
-    os.makedirs(directory, exist_ok=True)
-    self.tmp_path = os.path.join(
-        directory, '.%s.tmp%d' % (os.path.basename(path), os.getpid()))
+    with output_files.writing(path):
+      os.makedirs(directory, exist_ok=True)
+    self._temp = output_files.TempDir(directory, os.path.basename(path))
+    self.tmp_path = self._temp.file(os.path.basename(path))
+
+  def _open(self, open_fn):
+    """Returns `open_fn()`, a file of the temporary folder being opened.
+
+    Raises:
+      OutputError: naming the destination, when it fails (the folder is
+        removed: a writer that failed to construct is never aborted).
+    """
+    try:
+      with output_files.writing(self.path):
+        return open_fn()
+    except BaseException:
+      self._temp.remove()
+      raise
 
   def _existing(self, path):
     return os.path.exists(path)
@@ -227,7 +253,8 @@ class Writer(object):
       raise ValueError('%s: tensor %r written twice' % (self.path, key))
     self._key_set.add(key)
     self.keys.append(key)
-    self._add(key, array)
+    with output_files.writing(self.path):
+      self._add(key, array)
 
   def _add(self, key, array):
     raise NotImplementedError
@@ -236,11 +263,24 @@ class Writer(object):
     """Completes the temporary file(s); called on success."""
 
   def _commit(self):
-    os.replace(self.tmp_path, self.path)
+    self._temp.publish([(self.tmp_path, self.path)], self.force)
+    self._temp.remove()
 
   def _abort(self):
-    if os.path.exists(self.tmp_path):
-      os.remove(self.tmp_path)
+    """Removes the temporary folder; subclasses close their files first."""
+    self._temp.remove()
+
+  @staticmethod
+  def _quietly(close):
+    """Calls `close()`, ignoring its errors.
+
+    For aborts: on a full disk closing fails too, and the temporary folder
+    must go anyway.
+    """
+    try:
+      close()
+    except Exception:  # pylint: disable=broad-except
+      pass
 
   def __enter__(self):
     return self
@@ -248,8 +288,9 @@ class Writer(object):
   def __exit__(self, exc_type, unused_value, unused_tb):
     if exc_type is None:
       try:
-        self._finish()
-        self._commit()
+        with output_files.writing(self.path):
+          self._finish()
+          self._commit()
       except BaseException:
         self._abort()
         raise

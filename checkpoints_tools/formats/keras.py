@@ -15,8 +15,6 @@ Keras 3 `.weights.h5` files (`layers/conv2d_44/vars/0`) are format
 `keras3` (`formats/keras3.py`).
 """
 
-import os
-
 import numpy as np
 
 from checkpoints_tools import formats
@@ -123,15 +121,12 @@ class HDF5Writer(formats.Writer):
 
   def __init__(self, path, force=False):
     super().__init__(path, force)
-    self._file = _h5py().File(self.tmp_path, 'w')
+    h5py = _h5py()
+    self._file = self._open(lambda: h5py.File(self.tmp_path, 'w'))
 
   def _abort(self):
-    try:
-      self._file.close()
-    except Exception:  # pylint: disable=broad-except
-      pass
-    if os.path.exists(self.tmp_path):
-      os.remove(self.tmp_path)
+    self._quietly(self._file.close)
+    super()._abort()
 
 
 class Writer(HDF5Writer):

@@ -74,7 +74,8 @@ class Writer(formats.Writer):
 
   def __init__(self, path, force=False):
     super().__init__(path, force)
-    self._zip = zipfile.ZipFile(self.tmp_path, 'w', allowZip64=True)
+    self._zip = self._open(lambda: zipfile.ZipFile(self.tmp_path, 'w',
+                                                   allowZip64=True))
 
   def _add(self, key, array):
     array = np.asarray(array)
@@ -85,5 +86,6 @@ class Writer(formats.Writer):
     self._zip.close()
 
   def _abort(self):
-    self._zip.close()
+    # Closing writes the zip's directory, which fails again on a full disk.
+    self._quietly(self._zip.close)
     super()._abort()

@@ -21,12 +21,11 @@ expose it as `Reader.metadata` ({} without a sidecar).
 import glob
 import json
 import os
-import shutil
-import tempfile
 
 import numpy as np
 
 from checkpoints_tools import formats
+from nets import output_files
 
 BOOKKEEPING = ('global_step', '_CHECKPOINTABLE_OBJECT_GRAPH')
 # nets/extract.py reads the same sidecar (default preprocessing).
@@ -130,8 +129,11 @@ class Writer(formats.Writer):
     super().__init__(path, force)
     self._chunk_bytes = chunk_bytes
     self._metadata = dict(metadata) if metadata else None
-    self._tmp_dir = tempfile.mkdtemp(prefix='.slim_ckpt_', dir=os.path.dirname(
-        os.path.abspath(path)))
+    # Fixed names in the writer's own folder: the shards apart from the
+    # merged checkpoint, whatever the destination is called.
+    self.tmp_path = self._temp.file('ckpt')
+    self._shard_dir = self._temp.file('shards')
+    self._open(lambda: os.mkdir(self._shard_dir))
     self._shards = []
     self._pending = []
     self._pending_bytes = 0
@@ -150,12 +152,15 @@ class Writer(formats.Writer):
     if not self._pending:
       return
     tf = _tf()
-    shard = os.path.join(self._tmp_dir, 'shard%d' % len(self._shards))
+    shard = os.path.join(self._shard_dir, 'shard%d' % len(self._shards))
     names, values = zip(*self._pending)
-    with tf.device('/cpu:0'):
-      tf.raw_ops.SaveV2(prefix=shard, tensor_names=list(names),
-                        shape_and_slices=[''] * len(names),
-                        tensors=[tf.constant(v) for v in values])
+    try:
+      with tf.device('/cpu:0'):
+        tf.raw_ops.SaveV2(prefix=shard, tensor_names=list(names),
+                          shape_and_slices=[''] * len(names),
+                          tensors=[tf.constant(v) for v in values])
+    except tf.errors.OpError as error:  # e.g. the disk is full
+      raise output_files.write_error(self.path, error) from None
     self._shards.append(shard)
     self._pending = []
     self._pending_bytes = 0
@@ -165,10 +170,13 @@ class Writer(formats.Writer):
     if not self._shards:
       raise ValueError('%s: no tensor to write' % self.path)
     tf = _tf()
-    with tf.device('/cpu:0'):
-      tf.raw_ops.MergeV2Checkpoints(checkpoint_prefixes=self._shards,
-                                    destination_prefix=self.tmp_path,
-                                    delete_old_dirs=False)
+    try:
+      with tf.device('/cpu:0'):
+        tf.raw_ops.MergeV2Checkpoints(checkpoint_prefixes=self._shards,
+                                      destination_prefix=self.tmp_path,
+                                      delete_old_dirs=False)
+    except tf.errors.OpError as error:
+      raise output_files.write_error(self.path, error) from None
     if self._metadata is not None:
       # Named like the data files, so _commit moves it with them.
       with open(self.tmp_path + SIDECAR_SUFFIX, 'w') as f:
@@ -179,25 +187,28 @@ class Writer(formats.Writer):
     return sorted(glob.glob(glob.escape(self.tmp_path) + '.*'))
 
   def _commit(self):
-    old_data = set(glob.glob(glob.escape(self.path) + '.data-*'))
-    index = None
-    for tmp in self._tmp_files():
-      final = self.path + tmp[len(self.tmp_path):]
-      if final.endswith('.index'):
-        index = (tmp, final)
-        continue
-      os.replace(tmp, final)
-      old_data.discard(final)
-    if self._metadata is None and os.path.exists(self.path + SIDECAR_SUFFIX):
-      # A replaced checkpoint's sidecar would describe other weights.
-      os.remove(self.path + SIDECAR_SUFFIX)
-    # The index last: it is what makes the prefix a checkpoint.
-    os.replace(*index)
-    for stale in old_data:
-      os.remove(stale)
-    shutil.rmtree(self._tmp_dir, ignore_errors=True)
+    """Publishes the data files, then the sidecar, then the index.
 
-  def _abort(self):
+    The index last: it is what makes the prefix a checkpoint. Without force
+    (`nets.output_files.TempDir.publish`) nothing is replaced: of two runs
+    racing for a new prefix, the first to publish a name both write (the
+    first data file when their shard counts agree, else the sidecar or the
+    index) wins, and the other removes what it had published, names the
+    winner's index does not use.
+    """
+    old_data = set(glob.glob(glob.escape(self.path) + '.data-*'))
+    data, sidecar, index = [], [], []
     for tmp in self._tmp_files():
-      os.remove(tmp)
-    shutil.rmtree(self._tmp_dir, ignore_errors=True)
+      suffix = tmp[len(self.tmp_path):]
+      group = (index if suffix == '.index' else
+               sidecar if suffix == SIDECAR_SUFFIX else data)
+      group.append((tmp, self.path + suffix))
+    stale_sidecar = self.path + SIDECAR_SUFFIX
+    if self._metadata is None and os.path.lexists(stale_sidecar):
+      # It would describe other weights; removed only with force.
+      formats.check_destination(stale_sidecar, self.force, True)
+      os.remove(stale_sidecar)
+    published = self._temp.publish(data + sidecar + index, self.force)
+    for stale in old_data - set(published):
+      os.remove(stale)  # Data files of the checkpoint replaced (force).
+    self._temp.remove()
