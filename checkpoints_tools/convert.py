@@ -73,10 +73,17 @@ def source_keys(reader, exclude=None, renames=()):
   """{renamed key: original key} of `reader` after --exclude and --rename.
 
   Raises:
-    ConversionError: when two keys are renamed to the same name.
+    ConversionError: when two keys are renamed to the same name, or
+      `exclude` is not a valid regex.
   """
   keys = {}
-  pattern = re.compile(exclude) if exclude else None
+  pattern = None
+  if exclude:
+    try:
+      pattern = re.compile(exclude)
+    except re.error as error:
+      raise ConversionError('--exclude %r: bad regex (%s)' %
+                            (exclude, error)) from None
   for key in reader.keys():
     if pattern is not None and pattern.search(key):
       continue
@@ -90,18 +97,57 @@ def source_keys(reader, exclude=None, renames=()):
   return keys
 
 
-def _shapes_fit(model, table, rows, shape_of):
+def _misshaped(model, table, rows, shape_of):
+  """The rows whose source shape does not give `model`'s variable.
+
+  Args:
+    model: a registered model (or variant) with a slim spec.
+    table: its table in the source's naming.
+    rows: the rows to check (their sources present); head rows are skipped,
+      their class count may be either ImageNet convention.
+    shape_of: a function source name -> shape.
+
+  Returns:
+    [(source name, its shape, the shape `model` expects in the source's
+    layout)], in `rows` order.
+  """
   expected = dict(mappings.slim_variables(model, 0))
+  out = []
   for row in rows:
     if row.slim in table.head:
       continue
+    transform = transforms.get(row.transform)
+    shape = tuple(shape_of(row.source))
     try:
-      shape = transforms.get(row.transform).shape_to_slim(shape_of(row.source))
-    except ValueError:
-      return False
-    if tuple(shape) != expected.get(row.slim):
-      return False
-  return True
+      fits = tuple(transform.shape_to_slim(shape)) == expected.get(row.slim)
+    except ValueError:  # another rank than the transform takes
+      fits = False
+    if not fits:
+      out.append((row.source, shape,
+                   tuple(transform.shape_to_source(expected[row.slim]))))
+  return out
+
+
+def _few(items, count=3):
+  """'a, b, c, ... (N more)': the first `count` of `items`, and how many."""
+  shown = ', '.join(items[:count])
+  if len(items) > count:
+    shown += ', ... (%d more)' % (len(items) - count)
+  return shown
+
+
+def _describe_differences(model, unexpected, missing, misshaped):
+  """One line of how a file differs from `model` (see `detect_model`)."""
+  parts = []
+  if unexpected:
+    parts.append('%d unexpected: %s' % (len(unexpected), _few(unexpected)))
+  if missing:
+    parts.append('%d missing: %s' % (len(missing), _few(missing)))
+  if misshaped:
+    parts.append('%d with another shape: %s' % (len(misshaped), _few([
+        '%s %s (%s: %s)' % (name, list(shape), model, list(want))
+        for name, shape, want in misshaped])))
+  return '; '.join(parts)
 
 
 def detect_model(keys, naming, shape_of=None):
@@ -113,8 +159,15 @@ def detect_model(keys, naming, shape_of=None):
     shape_of: None, or a function key -> shape; then the shapes must fit
       too (torchvision's ResNet-50 and ResNeXt-50 share their names).
 
+  Returns:
+    The first model (slim naming: the one named by the keys' scope first)
+    whose table maps every key, with every shape fitting.
+
   Raises:
-    ConversionError: when no model (or several) match.
+    ConversionError: when no model matches. When at least half of the keys
+      are names of one model's table, the message names the closest such
+      model (fewest unexpected, missing and mis-shaped tensors) and a few
+      of those tensors, with their counts.
   """
   keys = {key: key for key in keys} if not isinstance(keys, dict) else keys
   candidates = mappings.models(naming)
@@ -122,16 +175,34 @@ def detect_model(keys, naming, shape_of=None):
     # Slim names start with the model scope: try that model first.
     scopes = {k.split('/')[0] for k in keys}
     candidates = sorted(candidates, key=lambda m: m not in scopes)
+  closest = None
   for model in candidates:
     table = mappings.get_table(model, naming)
     names = table.canonical(keys)
-    try:
-      rows = table.match(names)
-    except ValueError:
-      continue
-    if shape_of is None or _shapes_fit(
-        model, table, rows, lambda key, names=names: shape_of(names[key])):
+    rows, unexpected, missing = table.compare(names)
+    misshaped = []
+    if shape_of is not None:
+      misshaped = _misshaped(
+          model, table, [r for r in rows if r.source in names],
+          lambda key, names=names: shape_of(names[key]))
+    count = len(unexpected) + len(missing) + len(misshaped)
+    if not count:
       return model
+    # A model sharing under half of the file's names is no hint.
+    if (2 * (len(names) - len(unexpected)) >= len(names) and
+        (closest is None or count < closest[0])):
+      # Messages name the file's own keys (Keras' unnamed layers are
+      # renamed by position in `names`).
+      closest = (count, model, _describe_differences(
+          model, [names[k] for k in unexpected], missing,
+          [(names[k], shape, want) for k, shape, want in misshaped]))
+  if closest is not None:
+    count, model, differences = closest
+    raise ConversionError(
+        'cannot tell the model from the %d tensors (%s naming): the '
+        'closest, %s, differs in %d tensor(s): %s; fix the file (--exclude, '
+        '--rename) or pass --model' % (len(keys), naming, model, count,
+                                       differences))
   raise ConversionError(
       'cannot tell the model from the %d tensor names (%s naming, e.g. %s); '
       'pass --model (models with a %s mapping: %s)' %
@@ -219,6 +290,9 @@ def plan(reader, model=None, dst_naming='slim', exclude=None, renames=(),
                           list(reader.shape(keys[row.source])),
                           list(slim_shapes[row.slim]), model,
                           list(expected.get(row.slim, ()))))
+  dtype_message = _check_dtypes(reader, keys, rows)
+  if dtype_message:
+    messages.append(dtype_message)
   used = {row.slim for row in rows}
   steps = []
   for dst_row in dst_table.rows:
@@ -250,7 +324,8 @@ def plan(reader, model=None, dst_naming='slim', exclude=None, renames=(),
   messages.append('preprocessing: %s (%s)' % (convention, origin))
   skipped = getattr(reader, 'skipped', ())
   if skipped:
-    messages.append('not model tensors, left out: %s' % ', '.join(skipped))
+    messages.append('not model tensors, left out: %d (%s)' %
+                    (len(skipped), _few(list(skipped))))
   return {
       'model': model,
       'preprocessing': convention,
@@ -289,7 +364,54 @@ def _metadata(steps, src_format):
   }
 
 
+# Floating dtypes whose every value is a float32 value.
+_EXACT_IN_FLOAT32 = ('float16', 'bfloat16')
+
+
+def _check_dtypes(reader, keys, rows):
+  """Checks the dtypes of the source tensors of `rows`.
+
+  The nets' variables are float32, so floating sources are converted to it
+  (see `_to_slim`); other dtypes are not weights.
+
+  Args:
+    reader: the source `formats.Reader`.
+    keys: {table name: source key}.
+    rows: the table rows to convert.
+
+  Returns:
+    One line saying which dtypes are converted to float32 and whether that
+    is exact, or None when every tensor is float32.
+
+  Raises:
+    ConversionError: naming the first tensor that is not floating point.
+  """
+  counts = {}
+  for row in rows:
+    key = keys[row.source]
+    dtype = np.dtype(reader.dtype(key))
+    if dtype == np.float32:
+      continue
+    # ml_dtypes' bfloat16 is not a np.floating subtype.
+    if not (np.issubdtype(dtype, np.floating) or
+            dtype.name in _EXACT_IN_FLOAT32):
+      raise ConversionError(
+          'tensor %s (%s) has dtype %s: weights must be floating point '
+          '(float16, bfloat16, float32 or float64)' % (key, row.slim, dtype))
+    counts[dtype.name] = counts.get(dtype.name, 0) + 1
+  if not counts:
+    return None
+  exact = all(name in _EXACT_IN_FLOAT32 for name in counts)
+  return 'dtype: %s -> float32, the nets\' dtype (%s)' % (
+      ', '.join('%d %s' % (n, name) for name, n in sorted(counts.items())),
+      'values preserved exactly' if exact else
+      'float64 rounded to the nearest float32')
+
+
 def _to_slim(array, src_row, dst_row, src_classes, dst_classes):
+  # The nets' variables are float32 (`_check_dtypes` admits only floating
+  # sources).
+  array = np.asarray(array).astype(np.float32, copy=False)
   array = transforms.get(src_row.transform).to_slim(array)
   if dst_row.classes and dst_classes != src_classes:
     if dst_classes == 1001:
@@ -328,7 +450,10 @@ def convert(src, dst, src_format=None, dst_format=None, model=None,
 
   Raises:
     ConversionError / formats.FormatError: bad input (nothing written).
-    FileExistsError: `dst` exists and not `force`.
+    FileExistsError: `dst` exists and not `force` (also when another run
+      published it while this one converted: nothing of this one is left).
+    nets.output_files.OutputError: `dst` cannot be written (disk full,
+      read-only folder), naming it; nothing is left.
   """
   dst_format = dst_format or formats.format_from_extension(dst)
   if dst_format not in formats.FORMATS:

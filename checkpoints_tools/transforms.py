@@ -10,6 +10,8 @@ before any data is read.
                   [out, in, kh, kw].
   conv1x1_dense   slim 1x1 conv [1, 1, in, out] <-> Keras Dense [in, out].
   conv1x1_linear  slim 1x1 conv [1, 1, in, out] <-> torch Linear [out, in].
+  depthwise_oihw  slim depthwise kernel [kh, kw, C, 1] <-> torch depthwise
+                  conv (groups=C) weight [C, 1, kh, kw].
   depthwise_grouped(groups)
                   slim grouped conv filter F [kh, kw, c, groups*c] <->
                   keras-applications ResNeXt depthwise kernel K
@@ -86,6 +88,37 @@ CONV1X1_LINEAR = Transform(
     lambda s: _2d_shape_to_conv1x1(s, True))
 
 
+def _depthwise_shape(shape, unit_axis, what):
+  """`shape` moved between [kh, kw, C, 1] and [C, 1, kh, kw].
+
+  Args:
+    shape: the shape to convert.
+    unit_axis: the axis of `shape` that must be 1 (the depth multiplier:
+      3 in slim's layout, 1 in torch's).
+    what: the layout `shape` should have, for the error message.
+
+  Returns:
+    The shape in the other layout (the same permutation both ways).
+
+  Raises:
+    ValueError: `shape` is not a depth-multiplier-1 depthwise kernel.
+  """
+  if len(shape) != 4 or shape[unit_axis] != 1:
+    raise ValueError('expected a depthwise kernel %s, got shape %s' %
+                     (what, list(shape)))
+  return _perm_shape(shape, (2, 3, 0, 1))
+
+
+# Depth multiplier 1 only (Xception's): torch's [C*m, 1, kh, kw] does not
+# tell C from m.
+DEPTHWISE_OIHW = Transform(
+    'depthwise_oihw',
+    lambda a: _contiguous(np.transpose(a, (2, 3, 0, 1))),
+    lambda a: _contiguous(np.transpose(a, (2, 3, 0, 1))),
+    lambda s: _depthwise_shape(s, 3, '[kh, kw, C, 1]'),
+    lambda s: _depthwise_shape(s, 1, '[C, 1, kh, kw]'))
+
+
 def depthwise_grouped(groups):
   """keras-applications ResNeXt depthwise kernel <-> slim grouped filter.
 
@@ -133,7 +166,7 @@ def depthwise_grouped(groups):
 
 
 _BY_NAME = {t.name: t for t in (IDENTITY, HWIO_OIHW, CONV1X1_DENSE,
-                                CONV1X1_LINEAR)}
+                                CONV1X1_LINEAR, DEPTHWISE_OIHW)}
 
 
 def get(name):

@@ -29,6 +29,14 @@ converted checkpoint gives the source's outputs. Keras' ResNet v1 also has weigh
   (a strided unit runs at stride 1; later units get the atrous rate). Use
   with `resnet_v1.resnet_arg_scope(batch_norm_epsilon=1.001e-5)`
   (`arg_scope(name)`). NHWC only.
+- `timm_legacy_xception`: timm's `legacy_xception` (Keras' Xception ported to
+  torch). Same variables and end points as `nets.xception.xception_keras`;
+  its strided max-pools pad one pixel on every side (torch's
+  `MaxPool2d(3, 2, padding=1)`) where Keras pads SAME, which differs for
+  even input sizes (at 299 the second entry-flow pool sees 74x74), and its
+  batch-norm epsilon is torch's 1e-5 (Keras: 1e-3). Use with
+  `xception.xception_keras_arg_scope(batch_norm_epsilon=1e-5)`
+  (`arg_scope(name)`).
 
 [1] Kaiming He, Xiangyu Zhang, Shaoqing Ren, Jian Sun.
     Deep Residual Learning for Image Recognition. arXiv:1512.03385
@@ -47,6 +55,12 @@ Typical use:
    with slim.arg_scope(variants.arg_scope('keras_resnet_v1_50')):
      logits, end_points = variants.keras_resnet_v1_50(images, 1000,
                                                       is_training=False)
+
+   # timm legacy_xception, converted with
+   # `slimnets convert legacy_xception.safetensors x.ckpt`:
+   with slim.arg_scope(variants.arg_scope('timm_legacy_xception')):
+     logits, end_points = variants.timm_legacy_xception(images, 1000,
+                                                        is_training=False)
 """
 
 import contextlib
@@ -62,6 +76,7 @@ from nets import _layers  # pylint: disable=protected-access
 from nets import resnet_utils
 from nets import resnet_v1
 from nets import resnet_v2
+from nets import xception
 
 _ARG_SCOPE_KWARGS = {}
 _ARG_SCOPE_FNS = {}
@@ -246,9 +261,37 @@ keras_resnet_v1_50 = _make_v1(50)
 keras_resnet_v1_101 = _make_v1(101)
 keras_resnet_v1_152 = _make_v1(152)
 
+
+
+# --- timm legacy_xception ----------------------------------------------------
+
+
+def timm_legacy_xception(inputs, num_classes=None, is_training=True,
+                         global_pool=True, output_stride=None,
+                         spatial_squeeze=True, reuse=None,
+                         scope='xception_keras'):
+  """xception_keras with timm legacy_xception's max-pools.
+
+  See the module docstring; args and returns of
+  `nets.xception.xception_keras_generator()`.
+  """
+  with slim.arg_scope([xception.xception_keras_module],
+                      pool_padding='SYMMETRIC'):
+    return xception.xception_keras(
+        inputs, num_classes=num_classes, is_training=is_training,
+        global_pool=global_pool, output_stride=output_stride,
+        spatial_squeeze=spatial_squeeze, reuse=reuse, scope=scope)
+
+
+timm_legacy_xception.default_image_size = 299
+# torch's BatchNorm2d default.
+_ARG_SCOPE_KWARGS['timm_legacy_xception'] = {'batch_norm_epsilon': 1e-5}
+_ARG_SCOPE_FNS['timm_legacy_xception'] = xception.xception_keras_arg_scope
+
 VARIANTS = {fn.__name__: fn for fn in (
     keras_resnet_v2_50, keras_resnet_v2_101, keras_resnet_v2_152,
-    keras_resnet_v1_50, keras_resnet_v1_101, keras_resnet_v1_152)}
+    keras_resnet_v1_50, keras_resnet_v1_101, keras_resnet_v1_152,
+    timm_legacy_xception)}
 
 
 def get_variant(name):
@@ -273,7 +316,8 @@ def arg_scope(name, **overrides):
 
   Args:
     name: a variant name.
-    **overrides: other arguments of the family's resnet_arg_scope.
+    **overrides: other arguments of the family's arg-scope function
+      (resnet_arg_scope, xception_keras_arg_scope).
 
   Returns:
     An arg_scope dict for `slim.arg_scope`.

@@ -1,9 +1,10 @@
 """Checks a converted slim checkpoint against its source model numerically.
 
 The source model is built in its own framework (tf_keras for Keras .h5,
-Keras 3 for Keras 3 `.weights.h5`, keras-applications 1.0.8 on tf_keras for its ResNeXt, torch + torchvision
-for torchvision-named .safetensors / .pt, paddle.vision for .pdparams; torch
-and paddle in a child process) with the source weights; ours is
+Keras 3 for Keras 3 `.weights.h5`, keras-applications 1.0.8 on tf_keras for
+its ResNeXt, torch + torchvision for torchvision-named .safetensors / .pt,
+torch + timm for timm-named ones (Xception), paddle.vision for .pdparams;
+torch and paddle in a child process) with the source weights; ours is
 the registered model under its arg scope with the source's batch-norm
 epsilon, or the variant that reproduces the source architecture
 (`Table.variant`, with the variant's arg scope), restored from the
@@ -104,15 +105,22 @@ def _keras_applications_logits(tf_keras, table, src, classes, images):
 
 
 # torch runs in a child process: importing it next to TensorFlow can crash
-# the process (both bundle native libraries).
+# the process (both bundle native libraries). The model is
+# 'torchvision:<name>' or 'timm:<name>' (built without pretrained weights).
 _TORCH_SCRIPT = """
 import sys
 import numpy as np
 import torch
-import torchvision
 from safetensors.numpy import load_file
-name, classes, weights, images, out = sys.argv[1:]
-net = getattr(torchvision.models, name)(weights=None, num_classes=int(classes))
+model, classes, weights, images, out = sys.argv[1:]
+library, name = model.split(':')
+if library == 'timm':
+  import timm
+  net = timm.create_model(name, pretrained=False, num_classes=int(classes))
+else:
+  import torchvision
+  net = getattr(torchvision.models, name)(weights=None,
+                                          num_classes=int(classes))
 if weights.endswith('.safetensors'):
   state = {k: torch.from_numpy(v) for k, v in load_file(weights).items()}
 else:
@@ -129,12 +137,24 @@ with torch.no_grad():
 """
 
 
+_TIMM_PREFIX = 'timm.models.'
+
+
 def _torch_logits(table, src, model, classes, images):
-  if model not in _TORCHVISION_NAMES:
-    raise ValueError('no torchvision model for %s (%s)' %
-                     (model, table.source_model))
-  return _child_logits(_TORCH_SCRIPT, 'torch', _TORCHVISION_NAMES[model],
-                       classes, src, images)
+  """Logits of the torchvision or timm model of `table` with `src`."""
+  import importlib.util  # pylint: disable=g-import-not-at-top
+  source = table.source_model or ''
+  if source.startswith(_TIMM_PREFIX):
+    if importlib.util.find_spec('timm') is None:
+      raise ValueError('verify needs timm to build %s; pip install timm' %
+                       source)
+    name = 'timm:' + source[len(_TIMM_PREFIX):]
+  elif model in _TORCHVISION_NAMES:
+    name = 'torchvision:' + _TORCHVISION_NAMES[model]
+  else:
+    raise ValueError('no torchvision or timm model for %s (%s)' %
+                     (model, source))
+  return _child_logits(_TORCH_SCRIPT, 'torch', name, classes, src, images)
 
 
 # paddle runs in a child process too (it bundles its own native libraries).
@@ -219,7 +239,8 @@ def _slim_logits(table, model, prefix, classes, images):
     saver = tf.compat.v1.train.Saver()
     with tf.compat.v1.Session() as sess:
       saver.restore(sess, prefix)
-      return sess.run(logits, {inputs: images})
+      # DeepLab's Xception keeps [batch, 1, 1, classes].
+      return sess.run(logits, {inputs: images}).reshape(len(images), -1)
 
 
 def _classes(reader, naming, model):

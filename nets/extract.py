@@ -24,8 +24,9 @@ image size / stride, see --output-stride), or averaged over H and W to
 Rows are written to per-end-point files in a temporary folder next to OUT as
 they come and assembled into OUT at the end (so the features never all sit in
 memory, but spatial features take twice their size on disk for a moment).
-Nothing is left behind on failure; an existing OUT is refused without
---force.
+Nothing is left behind on failure, SIGINT or SIGTERM; an existing OUT is
+refused without --force, even one a racing run publishes meanwhile (see
+`nets.output_files`). Options may come before or after the IMAGES.
 
 --precision bfloat16 runs the network through TensorFlow's oneDNN
 auto-mixed-precision rewrite (CPUs with AMX / AVX-512-BF16; float16 is for
@@ -67,6 +68,8 @@ import time
 import zipfile
 
 import numpy as np
+
+from nets import output_files
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.gif')
 DEFAULT_ENDPOINTS = ('global_pool',)
@@ -169,14 +172,23 @@ def _resolve_checkpoint(checkpoint):
 
 
 def check_checkpoint(checkpoint, variables):
-  """Checks every variable is in `checkpoint` with the same shape.
+  """Checks every variable is in `checkpoint` with the same shape and dtype.
+
+  A Saver restores only the dtype a variable was created with: a float16
+  checkpoint would fail inside the restore op.
+
+  Args:
+    checkpoint: a resolved checkpoint prefix.
+    variables: the model's variables.
 
   Raises:
     ExtractError: naming the first missing or mismatched variable.
   """
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   try:
-    shapes = tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map()
+    reader = tf.train.load_checkpoint(checkpoint)
+    shapes = reader.get_variable_to_shape_map()
+    dtypes = reader.get_variable_to_dtype_map()
   except (tf.errors.OpError, ValueError) as error:
     raise ExtractError('cannot read checkpoint %s: %s' %
                        (checkpoint, str(error).splitlines()[0])) from None
@@ -193,6 +205,13 @@ def check_checkpoint(checkpoint, variables):
       raise ExtractError('variable %s has shape %s in checkpoint %s but %s '
                          'in the model' % (name, list(shapes[name]),
                                            checkpoint, shape))
+    dtype = variable.dtype.base_dtype
+    if dtypes[name] != dtype:
+      raise ExtractError(
+          'variable %s has dtype %s in checkpoint %s but %s in the model; '
+          '`slimnets convert %s NEW.ckpt` writes a %s copy' %
+          (name, dtypes[name].name, checkpoint, dtype.name, checkpoint,
+           dtype.name))
 
 
 # --- outputs -----------------------------------------------------------------
@@ -220,7 +239,11 @@ def _npy_header(shape, descr='<f4'):
 
 
 class _Writer:
-  """Streams feature rows to a temporary folder; `finish` publishes them."""
+  """Streams feature rows to a temporary folder; `finish` publishes them.
+
+  The folder is a `nets.output_files.TempDir` next to the output; write
+  errors (a full disk) raise `OutputError` naming the output.
+  """
 
   def __init__(self, output, keys, shard_size, metadata):
     self.output = output
@@ -229,8 +252,9 @@ class _Writer:
     self.metadata = metadata
     self.format = ('safetensors' if output.endswith('.safetensors') else
                    'npz')
-    self.tmp = tempfile.mkdtemp(prefix='.slimnets-extract-',
-                                dir=os.path.dirname(output) or '.')
+    self._temp = output_files.TempDir(os.path.dirname(output) or '.',
+                                      'extract')
+    self.tmp = self._temp.path
     self.paths = []
     self.rows = 0
     self.row_shapes = {}
@@ -240,6 +264,10 @@ class _Writer:
 
   def add(self, arrays, paths):
     """Appends one batch: `arrays` key -> [n, ...], `paths` n strings."""
+    with output_files.writing(self.output):
+      self._add(arrays, paths)
+
+  def _add(self, arrays, paths):
     for key in self.keys:
       self.row_shapes.setdefault(key, arrays[key].shape[1:])
     self.paths.extend(paths)
@@ -313,11 +341,23 @@ class _Writer:
         self._copy_raw(key, out)
 
   def finish(self, force):
-    """Writes the final file(s) under temporary names, then renames them.
+    """Writes the final file(s) in the temporary folder, then publishes them.
+
+    Without `force` no existing file is replaced, even one another run
+    published meanwhile (`output_files.TempDir.publish`): shards go out in
+    order, and shard 0, which every run writes, decides a race.
 
     Returns:
       The list of files written.
+
+    Raises:
+      FileExistsError: an output appeared since the start (without force).
+      OutputError: writing failed (disk full), naming the output.
     """
+    with output_files.writing(self.output):
+      return self._finish(force)
+
+  def _finish(self, force):
     for f in self._files.values():
       f.close()
     if not self.rows:
@@ -327,24 +367,26 @@ class _Writer:
         self._write_shard(sum(len(p) for p, _ in self._pending))
       pattern = _shard_paths(self.output)
       finals = [pattern % i for i in range(len(self._shards))]
-      if force:
-        for stale in _existing_outputs(self.output, self.shard_size):
-          os.remove(stale)
-      for shard, final in zip(self._shards, finals):
-        os.replace(shard, final)
+      old = _existing_outputs(self.output, self.shard_size) if force else []
+      self._temp.publish(list(zip(self._shards, finals)), force)
+      for stale in set(old) - set(finals):
+        os.remove(stale)  # Shards of the replaced output beyond ours.
       return finals
     target = os.path.join(self.tmp, 'assembled')
     if self.format == 'safetensors':
       self._assemble_safetensors(target)
     else:
       self._assemble_npz(target)
-    os.replace(target, self.output)
-    return [self.output]
+    return self._temp.publish([(target, self.output)], force)
 
   def cleanup(self):
+    """Removes the temporary folder (what `finish` did not publish)."""
     for f in self._files.values():
-      f.close()
-    shutil.rmtree(self.tmp, ignore_errors=True)
+      try:
+        f.close()
+      except OSError:
+        pass  # Flushing fails again on a full disk; the folder goes anyway.
+    self._temp.remove()
 
 
 # --- the pipeline -------------------------------------------------------------
@@ -484,9 +526,13 @@ def extract(model, paths, output, endpoints=None, checkpoint=None,
     precision and data_format.
 
   Raises:
-    ExtractError: bad arguments, checkpoint mismatch, existing output, or
-      no image could be read.
+    ExtractError: bad arguments, checkpoint mismatch or unreadable
+      checkpoint, existing output, or no image could be read.
     ImageError: under strict, for the first unreadable image.
+    FileExistsError: (without force) another run published the output
+      while this one ran; this one's files are removed.
+    output_files.OutputError: the output's folder cannot be written (disk
+      full, read-only), naming the path.
   """
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from nets import registry  # pylint: disable=import-outside-toplevel
@@ -496,11 +542,10 @@ def extract(model, paths, output, endpoints=None, checkpoint=None,
   try:
     registry.get_model(model)
     session_config = runtime.session_config(precision, config=config)
+    with runtime.data_format_scope(data_format):  # refuses what cannot run
+      pass
   except ValueError as error:
     raise ExtractError(_one_line(error)) from None
-  if data_format not in runtime.DATA_FORMATS:
-    raise ExtractError("data_format must be 'NHWC' or 'NCHW', got %r" %
-                       (data_format,))
   for value, what in ((batch_size, 'batch size'), (image_size, 'image size'),
                       (shard_size, 'shard size')):
     if value is not None and value < 1:
@@ -518,6 +563,8 @@ def extract(model, paths, output, endpoints=None, checkpoint=None,
   if existing and not force:
     raise ExtractError('output %s already exists (use --force to replace '
                        'it)' % existing[0])
+  # Now rather than after building the graph (read-only folder, /proc).
+  output_files.check_writable(out_dir)
   files = find_images(paths)
   if checkpoint:
     checkpoint = _resolve_checkpoint(checkpoint)
@@ -556,7 +603,11 @@ def extract(model, paths, output, endpoints=None, checkpoint=None,
   try:
     with tf.compat.v1.Session(graph=graph, config=session_config) as sess:
       if checkpoint:
-        saver.restore(sess, checkpoint)
+        try:
+          saver.restore(sess, checkpoint)
+        except tf.errors.OpError as error:  # e.g. a truncated data file
+          raise ExtractError('cannot restore checkpoint %s: %s' % (
+              checkpoint, _op_error_reason(error))) from None
       else:
         sess.run(init)
       build_seconds = time.time() - start
@@ -736,7 +787,9 @@ def add_parser(subparsers):
   parser.add_argument('--no-progress', action='store_true',
                       help='no progress bar')
   add_runtime_arguments(parser)
-  parser.set_defaults(run=run)
+  # IMAGES may also come after options (`... --checkpoint CK IMAGES -o
+  # OUT`): see nets.cli.run_command.
+  parser.set_defaults(run=run, extra_positionals='images')
 
 
 def add_demo_parser(subparsers):
@@ -793,7 +846,7 @@ def run(args):
         shard_size=args.shard_size, progress=not args.no_progress,
         precision=args.precision, data_format=args.data_format,
         preprocessing=args.preprocessing)
-  except ExtractError as error:
+  except (ExtractError, OSError) as error:  # OSError: OutputError, taken
     raise _command_error(error) from None
   except ImageError as error:
     print('slimnets extract: error: %s (--strict: nothing written)' %
@@ -817,10 +870,17 @@ def _check_runtime_arguments(args):
   try:
     runtime.session_config(args.precision)
   except ValueError as error:
-    raise _command_error(error) from None
+    raise _command_error('--precision %s: %s' %
+                         (args.precision, error)) from None
   if args.data_format not in runtime.DATA_FORMATS:
     raise _command_error("--data-format must be 'NHWC' or 'NCHW', got %r" %
                          (args.data_format,))
+  try:
+    with runtime.data_format_scope(args.data_format):
+      pass
+  except ValueError as error:
+    raise _command_error('--data-format %s: %s' %
+                         (args.data_format, error)) from None
 
 
 def run_demo(args):
@@ -852,7 +912,7 @@ def run_demo(args):
                         progress=not args.no_progress,
                         precision=args.precision,
                         data_format=args.data_format)
-    except ExtractError as error:
+    except (ExtractError, OSError) as error:
       raise _command_error(error) from None
   finally:
     shutil.rmtree(folder, ignore_errors=True)

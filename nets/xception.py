@@ -368,6 +368,7 @@ def xception(inputs,
   """
   _check_sync_batch_norm_method(sync_batch_norm_method)
   _common.validate_num_classes(num_classes)
+  _common.validate_is_training(is_training)
   with tf.compat.v1.variable_scope(
       scope, 'xception', [inputs], reuse=reuse) as sc:
     inputs = _common.validate_inputs(inputs)
@@ -566,13 +567,36 @@ def xception_71(inputs,
 # The original Xception [1], in Keras' layout.
 
 
-def _max_pool_3x3(inputs, stride, rate, scope):
-  """3x3 'SAME' max-pool; with rate > 1 a dilated stride-1 one.
+_POOL_PADDINGS = ('SAME', 'SYMMETRIC')
+
+
+def _pad_spatial(inputs, pad):
+  """`inputs` padded by `pad` pixels of -inf on every side of H and W."""
+  height_axis, width_axis = _common.spatial_axes()
+  paddings = [[0, 0]] * 4
+  paddings[height_axis] = paddings[width_axis] = [pad, pad]
+  return tf.pad(inputs, paddings, constant_values=float('-inf'))
+
+
+def _max_pool_3x3(inputs, stride, rate, scope, padding='SAME'):
+  """3x3 max-pool; with rate > 1 a dilated stride-1 one.
 
   Padding never wins the max (TensorFlow's 'SAME' pooling ignores it), so the
-  dilated pool of the atrous path pads with -inf.
+  explicit paddings are -inf. `padding` 'SAME' is Keras' (for an even size:
+  nothing before, one pixel after, so each strided window starts on its
+  pixel); 'SYMMETRIC' pads one pixel on every side and pools 'VALID', as
+  torch's `MaxPool2d(3, stride, padding=1)` (each window centred on its
+  pixel). The two agree for odd sizes and for stride 1.
   """
+  if padding not in _POOL_PADDINGS:
+    raise ValueError('max-pool %s: padding must be one of %s, got %r' %
+                     (scope, ', '.join(_POOL_PADDINGS), padding))
   if rate == 1:
+    if padding == 'SYMMETRIC' and stride != 1:
+      with tf.compat.v1.name_scope(scope, 'MaxPool2D', [inputs]):
+        padded = _pad_spatial(inputs, 1)
+      return _layers.max_pool2d(padded, [3, 3], stride=stride,
+                                padding='VALID', scope=scope)
     return _layers.max_pool2d(inputs, [3, 3], stride=stride, padding='SAME',
                               scope=scope)
   if stride != 1:
@@ -580,9 +604,7 @@ def _max_pool_3x3(inputs, stride, rate, scope):
                      'exceed 1' % (scope, stride, rate))
   with tf.compat.v1.name_scope(scope, 'MaxPool2D', [inputs]):
     height_axis, width_axis = _common.spatial_axes()
-    paddings = [[0, 0]] * 4
-    paddings[height_axis] = paddings[width_axis] = [rate, rate]
-    padded = tf.pad(inputs, paddings, constant_values=float('-inf'))
+    padded = _pad_spatial(inputs, rate)
     size = tf.shape(inputs)
     outputs = None
     for i in range(3):
@@ -603,7 +625,8 @@ def xception_keras_module(inputs,
                           rate=1,
                           activation_fn_in_separable_conv=False,
                           outputs_collections=None,
-                          scope=None):
+                          scope=None,
+                          pool_padding='SAME'):
   """A module of the original Xception [1], as Keras builds it.
 
   Separable convs `separable_conv1..N` (Keras' `SeparableConv2D`: depthwise
@@ -625,13 +648,16 @@ def xception_keras_module(inputs,
       before each separable conv (Keras' block14).
     outputs_collections: collection for the end points.
     scope: variable scope, default 'xception_module'.
+    pool_padding: 'SAME' (Keras) or 'SYMMETRIC' (one pixel on every side,
+      as torch's `MaxPool2d(3, 2, padding=1)` in timm's legacy_xception);
+      they differ only for even input sizes of a strided pool.
 
   Returns:
     The module's output.
 
   Raises:
-    ValueError: an empty depth_list, an unknown skip_connection_type or a
-      stride > 1 without a 'conv' skip connection.
+    ValueError: an empty depth_list, an unknown skip_connection_type or
+      pool_padding, or a stride > 1 without a 'conv' skip connection.
   """
   if not depth_list:
     raise ValueError('depth_list must not be empty')
@@ -653,7 +679,8 @@ def xception_keras_module(inputs,
           activation_fn=tf.nn.relu if activation_fn_in_separable_conv else
           None, scope='separable_conv%d' % (i + 1))
     if skip_connection_type == 'conv':
-      residual = _max_pool_3x3(residual, stride, rate, 'pool')
+      residual = _max_pool_3x3(residual, stride, rate, 'pool',
+                               pool_padding)
       # Aliased by the variable scope, like the conv end points, so that
       # the keys do not change when the network is built again with reuse.
       residual = slim_utils.collect_named_outputs(
@@ -761,6 +788,7 @@ def xception_keras_generator(inputs,
       output_stride.
   """
   _common.validate_num_classes(num_classes)
+  _common.validate_is_training(is_training)
   with tf.compat.v1.variable_scope(
       scope, 'xception_keras', [inputs], reuse=reuse) as sc:
     inputs = _common.validate_inputs(inputs)

@@ -166,7 +166,7 @@ def test_feature_info_is_layout_independent_under_nchw():
   from nets import runtime  # pylint: disable=import-outside-toplevel
   names = ['resnet_v2_50/block2', 'resnet_v2_50/block4']
   graph = tf.Graph()
-  with graph.as_default(), runtime.data_format_scope('NCHW'):
+  with graph.as_default(), runtime.data_format_scope('NCHW', device='gpu'):
     images = tf.compat.v1.placeholder(tf.float32, [2, _SIZE, _SIZE, 3])
     tensors, info = features.extract_features(images, 'resnet_v2_50',
                                               endpoints=names)

@@ -4,6 +4,12 @@ Reading goes through `safetensors.safe_open(..., framework='numpy')`, one
 tensor at a time. Writing streams each tensor's bytes to a temporary data
 file and then writes the header followed by those bytes, so no more than
 one tensor is held in memory.
+
+The files hold torch state dicts (`safetensors.torch.save_file(
+model.state_dict())`): batch norm's `num_batches_tracked` counters are
+listed in `Reader.skipped`, as by the `.pt` reader. BF16 tensors are read
+as `ml_dtypes.bfloat16` arrays (safetensors' numpy loader needs that dtype
+registered, which importing ml_dtypes does).
 """
 
 import json
@@ -14,13 +20,22 @@ import struct
 import numpy as np
 
 from checkpoints_tools import formats
+from checkpoints_tools.formats import torch as torch_format
 
 _DTYPES = {
     'F64': np.float64, 'F32': np.float32, 'F16': np.float16,
     'I64': np.int64, 'I32': np.int32, 'I16': np.int16, 'I8': np.int8,
-    'U8': np.uint8, 'BOOL': np.bool_,
+    'U64': np.uint64, 'U32': np.uint32, 'U16': np.uint16, 'U8': np.uint8,
+    'BOOL': np.bool_,
 }
 _CODES = {np.dtype(v): k for k, v in _DTYPES.items()}
+
+
+def _numpy_dtype(code):
+  """The numpy dtype of the safetensors dtype `code`, or None."""
+  if code == 'BF16':
+    return torch_format.bfloat16()
+  return np.dtype(_DTYPES[code]) if code in _DTYPES else None
 
 
 class Reader(formats.Reader):
@@ -33,7 +48,9 @@ class Reader(formats.Reader):
     import safetensors  # pylint: disable=g-import-not-at-top
     try:
       self._file = safetensors.safe_open(path, framework='numpy')
-      self._keys = sorted(self._file.keys())
+      keys = sorted(self._file.keys())
+      self.skipped = [k for k in keys if torch_format.is_bookkeeping(k)]
+      self._keys = [k for k in keys if not torch_format.is_bookkeeping(k)]
       self.metadata = self._file.metadata() or {}
       self._shapes = {}
       self._dtypes = {}
@@ -41,10 +58,11 @@ class Reader(formats.Reader):
         tensor_slice = self._file.get_slice(key)
         self._shapes[key] = tuple(tensor_slice.get_shape())
         code = tensor_slice.get_dtype()
-        if code not in _DTYPES:
+        dtype = _numpy_dtype(code)
+        if dtype is None:
           raise ValueError('tensor %s has dtype %s, which numpy cannot hold'
                            % (key, code))
-        self._dtypes[key] = np.dtype(_DTYPES[code])
+        self._dtypes[key] = dtype
     except Exception as error:  # pylint: disable=broad-except
       raise formats.FormatError('%s: not a readable safetensors file (%s)' %
                                 (path, ' '.join(str(error).split()))) from None
@@ -80,7 +98,7 @@ class Writer(formats.Writer):
     self._header = {}
     self._offset = 0
     self._data_path = self.tmp_path + '.data'
-    self._data = open(self._data_path, 'wb')
+    self._data = self._open(lambda: open(self._data_path, 'wb'))
 
   def _add(self, key, array):
     array = np.ascontiguousarray(array)
@@ -111,7 +129,7 @@ class Writer(formats.Writer):
     os.remove(self._data_path)
 
   def _abort(self):
-    self._data.close()
-    if os.path.exists(self._data_path):
-      os.remove(self._data_path)
+    # Closing flushes the buffer, which fails again on a full disk; the
+    # data file goes with the temporary folder.
+    self._quietly(self._data.close)
     super()._abort()

@@ -4,11 +4,31 @@ A torch file is a pickle that can run code on load; it is read with
 `torch.load(..., weights_only=True, mmap=True)` so tensors are mapped, not
 copied. For torch-free pipelines use `.safetensors` (formats.safetensors),
 which holds the same tensors under the same names.
+
+Batch norm's `num_batches_tracked` counters are not weights
+(`is_bookkeeping`): readers of torch state dicts (this one and
+formats.safetensors) list them in `Reader.skipped`. bfloat16 tensors are
+given as numpy arrays of `ml_dtypes.bfloat16` (TensorFlow's numpy
+bfloat16), which numpy alone cannot hold.
 """
 
 import numpy as np
 
 from checkpoints_tools import formats
+
+# What `torch.nn.BatchNorm*` adds to a state dict besides its statistics.
+_BOOKKEEPING_SUFFIX = 'num_batches_tracked'
+
+
+def is_bookkeeping(key):
+  """Whether the state-dict entry `key` is a counter, not a model tensor."""
+  return key == _BOOKKEEPING_SUFFIX or key.endswith('.' + _BOOKKEEPING_SUFFIX)
+
+
+def bfloat16():
+  """numpy's bfloat16 dtype (from ml_dtypes, a TensorFlow dependency)."""
+  import ml_dtypes  # pylint: disable=g-import-not-at-top
+  return np.dtype(ml_dtypes.bfloat16)
 
 
 def _torch():
@@ -40,9 +60,9 @@ class Reader(formats.Reader):
     if not isinstance(data, dict):
       raise formats.FormatError('%s: holds a %s, not a state dict' %
                                 (path, type(data).__name__))
-    self.skipped = sorted(k for k, v in data.items()
-                          if k.endswith('num_batches_tracked'))
+    self.skipped = sorted(k for k in data if is_bookkeeping(k))
     self._tensors = {k: v for k, v in data.items() if k not in self.skipped}
+    self._torch = torch
 
   def keys(self):
     return list(self._tensors)
@@ -56,10 +76,23 @@ class Reader(formats.Reader):
     return tuple(self._tensor(key).shape)
 
   def dtype(self, key):
-    return np.dtype(str(self._tensor(key).dtype).replace('torch.', ''))
+    dtype = self._tensor(key).dtype
+    if dtype == self._torch.bfloat16:
+      return bfloat16()
+    name = str(dtype).replace('torch.', '')
+    try:
+      return np.dtype(name)
+    except TypeError:
+      raise formats.FormatError('%s: tensor %s has dtype %s, which numpy '
+                                'cannot hold' % (self.path, key, name)) from None
 
   def get(self, key):
-    return self._tensor(key).detach().cpu().numpy()
+    tensor = self._tensor(key).detach().cpu()
+    if tensor.dtype == self._torch.bfloat16:
+      # torch has no numpy bfloat16: hand over the same 16-bit patterns.
+      return tensor.view(self._torch.int16).numpy().view(bfloat16())
+    self.dtype(key)  # a one-line error for dtypes numpy lacks
+    return tensor.numpy()
 
 
 class Writer(formats.Writer):

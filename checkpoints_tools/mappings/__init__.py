@@ -117,6 +117,22 @@ class Table(object):
   def head_sources(self):
     return {self.by_slim[name].source for name in self.head}
 
+  def compare(self, keys):
+    """How `keys` (source names) differ from the table.
+
+    Returns:
+      (rows, unexpected, missing): the rows to use (all of them, or all but
+      the head when no head key is present), the sorted keys that are not
+      in the table, and the sources of `rows` that are not in `keys`.
+    """
+    keys = set(keys)
+    unexpected = sorted(keys - set(self.by_source))
+    rows = self.rows
+    if not keys & self.head_sources():
+      rows = [r for r in rows if r.slim not in self.head]
+    missing = [r.source for r in rows if r.source not in keys]
+    return rows, unexpected, missing
+
   def match(self, keys):
     """Checks `keys` (source names) against the table.
 
@@ -127,12 +143,7 @@ class Table(object):
     Raises:
       ValueError: one line naming the unexpected and the missing keys.
     """
-    keys = set(keys)
-    unexpected = sorted(keys - set(self.by_source))
-    rows = self.rows
-    if not keys & self.head_sources():
-      rows = [r for r in rows if r.slim not in self.head]
-    missing = [r.source for r in rows if r.source not in keys]
+    rows, unexpected, missing = self.compare(keys)
     if unexpected or missing:
       parts = []
       if unexpected:

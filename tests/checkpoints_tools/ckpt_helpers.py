@@ -164,3 +164,144 @@ def assert_rows_give_slim_shapes(table, source_shapes, slim_shapes):
     assert transforms.get(row.transform).shape_to_slim(
         source_shapes[row.source]) == slim_shapes[row.slim], row
 
+
+
+def require_modules(*names):
+  """Skips the test (or module) unless every module of `names` is installed.
+
+  Not importorskip: importing torch into this TensorFlow process can crash
+  it, so the torch side runs in child processes (`torch_reference`).
+  """
+  import importlib.util  # pylint: disable=g-import-not-at-top
+  import pytest  # pylint: disable=g-import-not-at-top
+  for name in names:
+    if importlib.util.find_spec(name) is None:
+      pytest.skip('%s is not installed' % name, allow_module_level=True)
+
+
+# The torch side of the conversion tests. MODEL is 'torchvision:<name>' or
+# 'timm:<name>' (no pretrained weights: nothing is downloaded).
+#   shapes MODEL                        prints [[key, shape], ...] (JSON) of
+#                                       its state dict, in order
+#   save MODEL SEED WEIGHTS IMAGES OUT  random weights and batch-norm
+#                                       statistics; saves the state dict with
+#                                       safetensors.torch.save_file (with
+#                                       num_batches_tracked) and the logits
+#                                       on IMAGES (.npy, NHWC)
+#   load MODEL WEIGHTS IMAGES OUT       a fresh model, load_state_dict(strict)
+#                                       of WEIGHTS (.safetensors), logits
+_TORCH_REFERENCE_SCRIPT = r'''
+import json
+import sys
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+
+def build(model):
+  library, name = model.split(':')
+  if library == 'timm':
+    import timm
+    return timm.create_model(name, pretrained=False)
+  import torchvision
+  return getattr(torchvision.models, name)(weights=None)
+
+
+def randomize(net, seed):
+  # He-normal kernels keep activations in scale through deep nets; gamma
+  # and variances in [0.5, 1.5] and the other vectors around 0 make every
+  # batch-norm parameter matter to the logits.
+  g = torch.Generator().manual_seed(seed)
+  with torch.no_grad():
+    for m in net.modules():
+      if isinstance(m, torch.nn.BatchNorm2d):
+        m.weight.uniform_(0.5, 1.5, generator=g)
+        m.bias.normal_(0, 0.2, generator=g)
+        m.running_mean.normal_(0, 0.2, generator=g)
+        m.running_var.uniform_(0.5, 1.5, generator=g)
+      elif isinstance(m, torch.nn.Conv2d):
+        m.weight.normal_(0, (2.0 / m.weight[0].numel()) ** 0.5, generator=g)
+      elif isinstance(m, torch.nn.Linear):
+        m.weight.normal_(0, m.weight.shape[1] ** -0.5, generator=g)
+        m.bias.normal_(0, 0.2, generator=g)
+
+
+def logits(net, images, out):
+  net.eval()
+  x = torch.from_numpy(np.load(images).transpose(0, 3, 1, 2).copy())
+  with torch.no_grad():
+    np.save(out, net(x).numpy())
+
+
+action, model = sys.argv[1:3]
+net = build(model)
+if action == 'shapes':
+  print(json.dumps([[k, list(v.shape)] for k, v in net.state_dict().items()]))
+elif action == 'save':
+  seed, weights, images, out = sys.argv[3:]
+  randomize(net, int(seed))
+  save_file(net.state_dict(), weights)
+  logits(net, images, out)
+else:
+  weights, images, out = sys.argv[3:]
+  net.load_state_dict(load_file(weights), strict=True)
+  logits(net, images, out)
+'''
+
+
+def torch_reference(*args):
+  """Runs the torch reference script (above) with `args` in a child Python.
+
+  Returns:
+    Its stdout.
+
+  Raises:
+    AssertionError: the child failed (with its last stderr line).
+  """
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  result = subprocess.run(
+      [sys.executable, '-c', _TORCH_REFERENCE_SCRIPT] + [str(a) for a in args],
+      capture_output=True, text=True, check=False)
+  if result.returncode:
+    lines = result.stderr.strip().splitlines() or ['status %d' %
+                                                   result.returncode]
+    raise AssertionError('torch reference %s failed: %s' % (args[:2],
+                                                           lines[-1]))
+  return result.stdout
+
+
+def torch_state_dict_shapes(model):
+  """[(key, shape)] of the state dict of `model` ('timm:xception41'...)."""
+  import json  # pylint: disable=g-import-not-at-top
+  pairs = json.loads(torch_reference('shapes', model).strip().splitlines()[-1])
+  return [(key, tuple(shape)) for key, shape in pairs]
+
+
+def save_torch_model(model, folder, images, seed=0):
+  """`model` with random weights, saved as `<folder>/<name>.safetensors`.
+
+  Args:
+    model: 'torchvision:<name>' or 'timm:<name>'.
+    folder: a pathlib folder.
+    images: NHWC float32 images.
+    seed: of the random weights.
+
+  Returns:
+    (the safetensors path, the model's logits on `images`).
+  """
+  stem = str(folder / model.split(':')[1])
+  np.save(stem + '_images.npy', images)
+  torch_reference('save', model, seed, stem + '.safetensors',
+                  stem + '_images.npy', stem + '_logits.npy')
+  return stem + '.safetensors', np.load(stem + '_logits.npy')
+
+
+def torch_logits(model, weights, images, folder):
+  """Logits on `images` of a fresh `model` strictly loading `weights`."""
+  stem = str(folder / ('load_' + model.split(':')[1]))
+  np.save(stem + '_images.npy', images)
+  torch_reference('load', model, weights, stem + '_images.npy',
+                  stem + '_logits.npy')
+  return np.load(stem + '_logits.npy')

@@ -9,6 +9,7 @@ import pytest
 
 import ckpt_helpers
 from checkpoints_tools import cli as ckpt_cli
+from checkpoints_tools import convert
 
 
 def _run(argv, capsys):
@@ -123,6 +124,61 @@ def test_unknown_model_without_model_flag(tmp_path, capsys):
   _assert_refused(['convert', src, dst], capsys, dst, 'pass --model')
 
 
+_CONV2 = 'resnet_v1_50/block3/unit_2/bottleneck_v1/conv2/weights'
+
+
+@pytest.mark.parametrize('change,fragment', [
+    ('shape', '1 with another shape: %s [3, 3, 256, 128] (resnet_v1_50: '
+              '[3, 3, 256, 256])' % _CONV2),
+    ('missing', '1 missing: %s' % _CONV2),
+    ('extra', '1 unexpected: resnet_v1_50/extra/weights'),
+])
+def test_without_model_names_the_closest(v1_npz, tmp_path, capsys, change,
+                                         fragment):
+  """One tensor off: the error names the closest model and that tensor."""
+  _, values = v1_npz
+  bad = dict(values)
+  if change == 'shape':
+    bad[_CONV2] = np.zeros((3, 3, 256, 128), np.float32)
+  elif change == 'missing':
+    del bad[_CONV2]
+  else:
+    bad['resnet_v1_50/extra/weights'] = np.zeros((1, 1, 8, 8), np.float32)
+  src = str(tmp_path / 'bad.npz')
+  np.savez(src, **bad)
+  dst = str(tmp_path / 'out' / 'x.ckpt')
+  os.makedirs(os.path.dirname(dst))
+  _assert_refused(['convert', src, dst], capsys, dst,
+                  'the closest, resnet_v1_50, differs in 1 tensor(s): ',
+                  fragment, 'pass --model')
+
+
+def test_closest_model_counts_and_shortens():
+  """Many differences: a few names, with the count; torchvision's ResNet-50
+  and ResNeXt-50 share names, the shapes tell the closer one."""
+  from checkpoints_tools import mappings  # pylint: disable=g-import-not-at-top
+  from checkpoints_tools import transforms  # pylint: disable=g-import-not-at-top
+  model = 'tv_resnet50'
+  table = mappings.get_table(model, 'torch')
+  slim_shapes = dict(mappings.slim_variables(model, 1000))
+  shapes = {row.source: transforms.get(row.transform).shape_to_source(
+      slim_shapes[row.slim]) for row in table.rows}
+  missing = [row.source for row in table.rows if 'layer4.2' in row.source]
+  for key in missing:
+    del shapes[key]
+  shapes['layer1.0.conv1.weight'] = (64, 64, 3, 3)
+  with pytest.raises(convert.ConversionError) as error:
+    convert.detect_model(list(shapes), 'torch', shapes.get)
+  message = str(error.value)
+  assert 'the closest, tv_resnet50, differs in %d tensor(s)' % (
+      len(missing) + 1) in message
+  assert '%d missing: %s, %s, %s, ... (%d more)' % (
+      len(missing), missing[0], missing[1], missing[2],
+      len(missing) - 3) in message
+  assert ('1 with another shape: layer1.0.conv1.weight [64, 64, 3, 3] '
+          '(tv_resnet50: [64, 64, 1, 1])') in message
+
+
 @pytest.mark.parametrize('suffix', ['.npz', '.safetensors', '.h5',
                                     '.pdparams'])
 def test_corrupt_and_truncated_files(tmp_path, capsys, suffix):
@@ -176,6 +232,58 @@ def test_existing_output_needs_force(v1_npz, tmp_path, capsys):
   status, _, _ = _run(['convert', path, dst, '--quiet', '--force'], capsys)
   assert status == 0
   assert os.path.getsize(dst) > 1000
+
+
+def test_bad_exclude_regex_is_one_line(v1_npz, tmp_path, capsys):
+  path, _ = v1_npz
+  dst = str(tmp_path / 'out' / 'x.npz')
+  os.makedirs(os.path.dirname(dst))
+  _assert_refused(['convert', path, dst, '--exclude', '(', '--quiet'], capsys,
+                  dst, "--exclude '(': bad regex")
+
+
+def _weights_files(folder):
+  return sorted(os.listdir(folder))
+
+
+@pytest.mark.parametrize('suffix', ['.npz', '.safetensors', '.h5',
+                                    '.pdparams', '.ckpt'])
+def test_writer_never_replaces_what_another_run_published(tmp_path, suffix):
+  # The race of two conversions to one new DST: both pass the check for an
+  # existing DST at the start, the other run publishes first. Ours must not
+  # replace it, and must leave nothing of its own behind.
+  from checkpoints_tools import formats  # pylint: disable=g-import-not-at-top
+  dst = str(tmp_path / ('x' + suffix))
+  ours, theirs = np.ones((64, 64, 16), np.float32), np.zeros((16,), np.float32)
+  # Slim: two shards here, one there, so our data files have other names
+  # than the winner's and must be withdrawn by name; both have a sidecar.
+  kwargs = ({'chunk_bytes': 1, 'metadata': {'preprocessing': 'vgg'}}
+            if suffix == '.ckpt' else {})
+  with pytest.raises(FileExistsError, match='already exists.*--force'):
+    with formats.open_writer(dst, **kwargs) as writer:
+      writer.add('layer/kernel', ours)
+      writer.add('layer/bias', ours[0, 0])
+      other_kwargs = (dict(kwargs, chunk_bytes=1 << 20) if kwargs else {})
+      with formats.open_writer(dst, **other_kwargs) as other:
+        other.add('layer/bias', theirs)
+  with formats.open_reader(dst) as reader:
+    assert reader.keys() == ['layer/bias']
+    np.testing.assert_array_equal(reader.get('layer/bias'), theirs)
+  expected = (['x.ckpt.data-00000-of-00001', 'x.ckpt.index',
+               'x.ckpt.slimnets.json'] if suffix == '.ckpt' else
+              ['x' + suffix])
+  assert _weights_files(str(tmp_path)) == expected
+  # With force, ours replaces it (and the replaced checkpoint's data files
+  # go).
+  with formats.open_writer(dst, force=True, **kwargs) as writer:
+    writer.add('layer/kernel', ours)
+    writer.add('layer/bias', ours[0, 0])
+  with formats.open_reader(dst) as reader:
+    assert sorted(reader.keys()) == ['layer/bias', 'layer/kernel']
+  if suffix == '.ckpt':
+    assert _weights_files(str(tmp_path)) == [
+        'x.ckpt.data-00000-of-00002', 'x.ckpt.data-00001-of-00002',
+        'x.ckpt.index', 'x.ckpt.slimnets.json']
 
 
 def test_verify_keras(tmp_path, capsys):

@@ -130,7 +130,8 @@ def test_variants_refuse_nchw_and_bad_inputs(name):
   model_fn = variants.get_variant(name)
   with tf.Graph().as_default():
     images = tf.compat.v1.placeholder(tf.float32, [1, 64, 64, 3])
-    with runtime.data_format_scope('NCHW'):
+    # Graph only: device='gpu' builds NCHW whether or not this CPU runs it.
+    with runtime.data_format_scope('NCHW', device='gpu'):
       with pytest.raises(ValueError, match='only NHWC'):
         model_fn(images, 10)
     flat = tf.compat.v1.placeholder(tf.float32, [1, 64, 64], name='flat')

@@ -133,3 +133,31 @@ def test_verify_against_torchvision(tmp_path, model):
   result = verify.verify(weights, ckpt, model, image_size=64, batch_size=2)
   assert result['max_rel'] <= 1e-4, result
   assert result['top1_agree'] == 2
+
+
+def test_torchvision_state_dict_safetensors_both_ways(tmp_path):
+  """`safetensors.torch.save_file(model.state_dict())`, with its 53
+  num_batches_tracked, converts without --model into our net with
+  torchvision's logits; written back, torchvision loads it strictly and
+  gives its logits bit for bit."""
+  _require_torchvision()
+  from nets import registry  # pylint: disable=g-import-not-at-top
+  images = ckpt_helpers.random_images(64, batch=2)
+  path, logits = ckpt_helpers.save_torch_model('torchvision:resnet50',
+                                               tmp_path, images)
+  prefix = str(tmp_path / 'tv.ckpt')
+  summary = convert.convert(path, prefix)
+  assert summary['model'] == 'tv_resnet50'
+  assert ('not model tensors, left out: 53 (bn1.num_batches_tracked, '
+          'layer1.0.bn1.num_batches_tracked, layer1.0.bn2.num_batches_tracked,'
+          ' ... (50 more))') in summary['messages']
+  info = registry.get_model('tv_resnet50')
+  ours = ckpt_helpers.run_slim(info.fn, prefix, images, info.arg_scope_fn(),
+                               1000)
+  assert ckpt_helpers.relative_difference(ours, logits) <= 1e-5
+  assert (ours.argmax(-1) == logits.argmax(-1)).all()
+  back = str(tmp_path / 'back.safetensors')
+  convert.convert(prefix, back)
+  np.testing.assert_array_equal(
+      ckpt_helpers.torch_logits('torchvision:resnet50', back, images,
+                                tmp_path), logits)
