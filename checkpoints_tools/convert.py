@@ -128,25 +128,20 @@ def _misshaped(model, table, rows, shape_of):
   return out
 
 
-def _few(items, count=3):
-  """'a, b, c, ... (N more)': the first `count` of `items`, and how many."""
-  shown = ', '.join(items[:count])
-  if len(items) > count:
-    shown += ', ... (%d more)' % (len(items) - count)
-  return shown
-
-
 def _describe_differences(model, unexpected, missing, misshaped):
   """One line of how a file differs from `model` (see `detect_model`)."""
   parts = []
   if unexpected:
-    parts.append('%d unexpected: %s' % (len(unexpected), _few(unexpected)))
+    parts.append('%d unexpected: %s' %
+                 (len(unexpected), mappings.few_names(unexpected, 3)))
   if missing:
-    parts.append('%d missing: %s' % (len(missing), _few(missing)))
+    parts.append('%d missing: %s' %
+                 (len(missing), mappings.few_names(missing, 3)))
   if misshaped:
-    parts.append('%d with another shape: %s' % (len(misshaped), _few([
-        '%s %s (%s: %s)' % (name, list(shape), model, list(want))
-        for name, shape, want in misshaped])))
+    described = ['%s %s (%s: %s)' % (name, list(shape), model, list(want))
+                 for name, shape, want in misshaped]
+    parts.append('%d with another shape: %s' %
+                 (len(misshaped), mappings.few_names(described, 3)))
   return '; '.join(parts)
 
 
@@ -325,7 +320,7 @@ def plan(reader, model=None, dst_naming='slim', exclude=None, renames=(),
   skipped = getattr(reader, 'skipped', ())
   if skipped:
     messages.append('not model tensors, left out: %d (%s)' %
-                    (len(skipped), _few(list(skipped))))
+                    (len(skipped), mappings.few_names(list(skipped), 3)))
   return {
       'model': model,
       'preprocessing': convention,

@@ -148,14 +148,15 @@ class Table(object):
       parts = []
       if unexpected:
         parts.append('%d unexpected tensor(s) for %s (%s naming): %s' % (
-            len(unexpected), self.model, self.naming, _few(unexpected)))
+            len(unexpected), self.model, self.naming, few_names(unexpected)))
       if missing:
-        parts.append('%d missing: %s' % (len(missing), _few(missing)))
+        parts.append('%d missing: %s' % (len(missing), few_names(missing)))
       raise ValueError('; '.join(parts))
     return rows
 
 
-def _few(names, count=4):
+def few_names(names, count=4):
+  """'a, b, c, ... (N more)': the first `count` of `names`, and how many."""
   shown = ', '.join(names[:count])
   return shown + (', ... (%d more)' % (len(names) - count)
                   if len(names) > count else '')
