@@ -126,13 +126,15 @@ def _estimate_full_seconds(results):
                         ('training', training_batches)):
     measured = quick[kind][max(quick[kind], key=int)]
     for batch in batches:
+      # A rate rounded to 0.0 (a variant far below 0.01 images/s) is left
+      # out rather than dividing by it.
       timed += (iterations + 1) * sum(batch / rate
-                                      for rate in measured.values())
+                                      for rate in measured.values() if rate)
       settings += 1
   quick_settings = len(quick['inference']) + len(quick['training'])
-  quick_timed = (quick.get('iterations', 1) + 1) * sum(int(b) / r for kind in ('inference', 'training')
-                        for b, rates in quick[kind].items()
-                        for r in rates.values())
+  quick_timed = (quick.get('iterations', 1) + 1) * sum(
+      int(b) / r for kind in ('inference', 'training')
+      for b, rates in quick[kind].items() for r in rates.values() if r)
   setup = max(0.0, seconds['throughput'] - quick_timed) / quick_settings
   estimate['throughput'] = timed + setup * settings
   estimate['extract'] = seconds['extract'] * 128 * 2 / 16

@@ -177,7 +177,10 @@ def conv2d(inputs, weights, strides, padding, data_format, dilations):
   Returns:
     The convolution output.
   """
-  dilated = max(dilations) > 1
+  # Space-to-batch cannot stride; a strided dilated conv (conv2d_same with
+  # stride and rate, which no slimnets net builds) stays native: its forward
+  # pass runs everywhere.
+  dilated = max(dilations) > 1 and max(strides) == 1
   if (dilated and isinstance(padding, str) and
       not _capabilities.dilated_conv_gradients_run()):
     return tf.nn.convolution(inputs, weights, padding=padding,
