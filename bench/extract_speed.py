@@ -1,7 +1,7 @@
 """Feature extraction speed: the whole `slimnets extract` pipeline vs the net.
 
 On N generated 256x256 JPEGs, compares
-  pipeline  `nets.extract.extract`: read, decode and preprocess in tf.data
+  pipeline  `slimnets.extract.extract`: read, decode and preprocess in tf.data
             (parallel map, prefetch), network in a Session, features
             streamed to an .npz;
   network   the same network and fetches with `Session.run` on batches
@@ -31,10 +31,10 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 if os.path.dirname(_HERE) not in sys.path:
   sys.path.insert(0, os.path.dirname(_HERE))
 
-from nets import _sample_images  # pylint: disable=g-import-not-at-top
-from nets import extract  # pylint: disable=g-import-not-at-top
+from slimnets import _sample_images  # pylint: disable=g-import-not-at-top
+from slimnets import extract  # pylint: disable=g-import-not-at-top
 from nets import features  # pylint: disable=g-import-not-at-top
-from nets import preprocessing  # pylint: disable=g-import-not-at-top
+from slimnets import preprocessing  # pylint: disable=g-import-not-at-top
 
 
 def _preprocessed(paths, model, image_size):

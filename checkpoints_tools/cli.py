@@ -14,7 +14,7 @@
                    random images and reports the logit difference; exit
                    status 1 beyond the tolerance.
   Conversions print the input convention the weights expect ('tf', 'torch',
-  ...; nets.preprocessing) and record it in safetensors metadata or a
+  ...; slimnets.preprocessing) and record it in safetensors metadata or a
   `<prefix>.slimnets.json` sidecar next to slim checkpoints.
 
 Typical use:
@@ -24,8 +24,8 @@ Typical use:
    slimnets verify resnet50v2.h5 resnet_v2_50.ckpt --model resnet_v2_50
    slimnets diff resnet_v2_50.ckpt other.npz
 
-Each `add_*_parser(subparsers)` follows nets/cli.py's subcommand protocol;
-`add_parsers`, registered in nets/cli.py's `_SUBCOMMANDS`, adds all four. Nothing here imports TensorFlow at import time.
+Each `add_*_parser(subparsers)` follows slimnets/cli.py's subcommand protocol;
+`add_parsers`, registered in slimnets/cli.py's `_SUBCOMMANDS`, adds all four. Nothing here imports TensorFlow at import time.
 """
 
 import argparse
@@ -35,7 +35,7 @@ _EXIT_DIFFERENT = 1
 
 
 def _command_error(message):
-  from nets import cli  # pylint: disable=g-import-not-at-top
+  from slimnets import cli  # pylint: disable=g-import-not-at-top
   return cli.CommandError(message)
 
 
@@ -303,7 +303,7 @@ def _run_verify(args):
 
 def main(argv=None):
   """`python -m checkpoints_tools.cli ...`: the same as `slimnets ...`."""
-  from nets import cli  # pylint: disable=g-import-not-at-top
+  from slimnets import cli  # pylint: disable=g-import-not-at-top
   parser = argparse.ArgumentParser(prog='slimnets')
   subparsers = parser.add_subparsers(dest='command', metavar='COMMAND')
   subparsers.required = True

@@ -18,7 +18,7 @@ class 0 (zero weights, bias `transforms.BACKGROUND_BIAS`), 1001 -> 1000
 drops it.
 
 Preprocessing: converted weights still expect their source's input
-convention (a `nets.preprocessing.CONVENTIONS` name: Keras ResNetV2 and
+convention (a `slimnets.preprocessing.CONVENTIONS` name: Keras ResNetV2 and
 Xception 'tf', Keras ResNet v1 'caffe', torchvision and Paddle 'torch', slim
 resnet_v2 'inception'...; `mappings.preprocessing`), or the one recorded in
 the source's metadata. The converter prints it and records it where the
@@ -336,7 +336,7 @@ def plan(reader, model=None, dst_naming='slim', exclude=None, renames=(),
 
 def _preprocessing(reader, table):
   """(convention the source weights expect, where that comes from)."""
-  from nets import preprocessing  # pylint: disable=g-import-not-at-top
+  from slimnets import preprocessing  # pylint: disable=g-import-not-at-top
   recorded = getattr(reader, 'metadata', None) or {}
   convention = recorded.get('preprocessing')
   if convention in preprocessing.CONVENTIONS:
@@ -447,7 +447,7 @@ def convert(src, dst, src_format=None, dst_format=None, model=None,
     ConversionError / formats.FormatError: bad input (nothing written).
     FileExistsError: `dst` exists and not `force` (also when another run
       published it while this one converted: nothing of this one is left).
-    nets.output_files.OutputError: `dst` cannot be written (disk full,
+    slimnets.output_files.OutputError: `dst` cannot be written (disk full,
       read-only folder), naming it; nothing is left.
   """
   dst_format = dst_format or formats.format_from_extension(dst)

@@ -5,4 +5,4 @@ arg scopes, variable names, end points and checkpoints as TF-Slim's `nets`,
 built on plain `tf.compat.v1` ops.
 """
 
-__version__ = '0.1.0'
+__version__ = '0.2.0'

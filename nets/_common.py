@@ -54,7 +54,7 @@ def validate_inputs(inputs, name='inputs'):
   if not inputs.dtype.is_floating:
     raise ValueError(
         "%s '%s' has dtype %s; the networks take float images (convert and "
-        'scale them first, e.g. with nets.preprocessing)' %
+        'scale them first, e.g. with slimnets.preprocessing)' %
         (name, inputs.name, inputs.dtype.name))
   dims = inputs.shape.as_list()
   if 0 in dims[1:3]:

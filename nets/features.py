@@ -250,7 +250,7 @@ def extract_features(images, name, endpoints=None, output_stride=None,
 
   Args:
     images: float tensor [batch, height, width, 3], preprocessed for the
-      model (see `nets.preprocessing.for_model`).
+      model (see `slimnets.preprocessing.for_model`).
     name: a registered model name.
     endpoints: None (the block outputs), a name/pattern or a list of them;
       'global_pool' gives the pooled features [batch, 1, 1, C].

@@ -1,4 +1,4 @@
-"""Tests of the `slimnets` command line (run as `python -m nets`).
+"""Tests of the `slimnets` command line (run as `python -m slimnets`).
 
 Its numbers are checked against graphs built directly here, tf-slim's own
 nets, TensorFlow's profiler and a closed-form count of ResNet multiply-adds.
@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import build_in_graph
-from nets import cli
+from slimnets import cli
 from nets import nets_factory
 from nets import registry
 
@@ -28,7 +28,7 @@ def _run(*args):
   env.pop('TF_CPP_MIN_LOG_LEVEL', None)
   env['PYTHONPATH'] = os.pathsep.join(
       [_ROOT] + [p for p in [env.get('PYTHONPATH')] if p])
-  return subprocess.run([sys.executable, '-m', 'nets'] + list(args),
+  return subprocess.run([sys.executable, '-m', 'slimnets'] + list(args),
                         cwd=_ROOT, env=env, capture_output=True, text=True,
                         timeout=900, check=False)
 

@@ -1,4 +1,4 @@
-"""`slimnets extract` / `nets.extract`: features on disk equal the network's.
+"""`slimnets extract` / `slimnets.extract`: features on disk equal the network's.
 
 A random-weight resnet_v2_50 checkpoint (batch norm statistics perturbed so
 they matter) is saved to tmp_path; the files written by `extract` must equal
@@ -20,10 +20,10 @@ import tensorflow as tf
 from PIL import Image
 
 from conftest import perturb_batch_norm
-from nets import cli
-from nets import extract
+from slimnets import cli
+from slimnets import extract
 from nets import nets_factory
-from nets import output_files
+from slimnets import output_files
 from nets import runtime
 
 _MODEL = 'resnet_v2_50'

@@ -1,4 +1,4 @@
-"""`nets.output_files`: publishing never replaces, stale temps are cleaned.
+"""`slimnets.output_files`: publishing never replaces, stale temps are cleaned.
 
 Plain files and threads, no TensorFlow: the command-line behaviour built on
 this module is tested in checkpoints_tools/test_ckpt_cli_faults.py.
@@ -13,7 +13,7 @@ import threading
 
 import pytest
 
-from nets import output_files
+from slimnets import output_files
 
 
 def _temp_with(directory, contents):

@@ -1,4 +1,4 @@
-"""nets.preprocessing against hand-computed values and Keras' imagenet_utils.
+"""slimnets.preprocessing against hand-computed values and Keras' imagenet_utils.
 
 The expected values are computed here with NumPy from the conventions'
 definitions (slim's vgg/inception eval preprocessing, Keras'
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from nets import preprocessing
+from slimnets import preprocessing
 
 
 def _run(fn, *args):

@@ -17,7 +17,7 @@ Readers expose `keys()`, `shape(key)`, `dtype(key)`, `get(key)` and read one
 tensor at a time where the format allows it (slim, npz, keras, keras3,
 safetensors). Writers are context managers with `add(key, array)`: they
 write into a private temporary folder next to the destination
-(`nets.output_files.TempDir`) and publish the result only when the `with`
+(`slimnets.output_files.TempDir`) and publish the result only when the `with`
 block completes, never replacing an existing file without `force`, even one
 another run published meanwhile; an error or a signal removes the folder
 and leaves the destination untouched, and a write error (disk full) is an
@@ -34,7 +34,7 @@ Typical use:
 
 import os
 
-from nets import output_files
+from slimnets import output_files
 
 FORMATS = ('slim', 'npz', 'keras', 'keras3', 'safetensors', 'torch',
            'paddle')

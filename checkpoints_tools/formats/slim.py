@@ -25,10 +25,10 @@ import os
 import numpy as np
 
 from checkpoints_tools import formats
-from nets import output_files
+from slimnets import output_files
 
 BOOKKEEPING = ('global_step', '_CHECKPOINTABLE_OBJECT_GRAPH')
-# nets/extract.py reads the same sidecar (default preprocessing).
+# slimnets/extract.py reads the same sidecar (default preprocessing).
 SIDECAR_SUFFIX = '.slimnets.json'
 
 
@@ -190,7 +190,7 @@ class Writer(formats.Writer):
     """Publishes the data files, then the sidecar, then the index.
 
     The index last: it is what makes the prefix a checkpoint. Without force
-    (`nets.output_files.TempDir.publish`) nothing is replaced: of two runs
+    (`slimnets.output_files.TempDir.publish`) nothing is replaced: of two runs
     racing for a new prefix, the first to publish a name both write (the
     first data file when their shard counts agree, else the sidecar or the
     index) wins, and the other removes what it had published, names the

@@ -187,7 +187,7 @@ def models(naming=None):
   return sorted({m for m, n in _builders() if naming in (None, n)})
 
 
-# The input convention (a `nets.preprocessing.CONVENTIONS` name) that the
+# The input convention (a `slimnets.preprocessing.CONVENTIONS` name) that the
 # weights of each source framework's models expect, by `Table.source_model`.
 # Slim-named and slim-torch files expect their registered model's.
 _SOURCE_PREPROCESSING = (
@@ -205,7 +205,7 @@ def preprocessing(table):
   """The input convention the weights named by `table` expect.
 
   Returns:
-    A `nets.preprocessing.CONVENTIONS` name: the source framework's for
+    A `slimnets.preprocessing.CONVENTIONS` name: the source framework's for
     its models (Keras ResNetV2 and Xception 'tf', Keras ResNet v1 'caffe',
     torchvision, Paddle and keras-applications ResNeXt 'torch'), else the
     registered model's (slim resnet_v2 'inception', resnet_v1 'vgg').

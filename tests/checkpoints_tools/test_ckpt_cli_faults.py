@@ -29,7 +29,7 @@ import pytest
 from PIL import Image
 
 import ckpt_helpers
-from nets import output_files
+from slimnets import output_files
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -38,7 +38,7 @@ _MODEL = 'resnet_v2_50'
 
 
 def _command(args):
-  return [sys.executable, '-m', 'nets'] + [str(a) for a in args]
+  return [sys.executable, '-m', 'slimnets'] + [str(a) for a in args]
 
 
 def _env():

@@ -20,7 +20,7 @@ import ckpt_helpers
 from checkpoints_tools import cli as ckpt_cli
 from checkpoints_tools import convert
 from checkpoints_tools import formats
-from nets import extract
+from slimnets import extract
 from nets import registry
 
 _MODEL = 'tv_resnet50'

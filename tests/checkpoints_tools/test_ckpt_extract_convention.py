@@ -18,8 +18,8 @@ import ckpt_helpers
 from checkpoints_tools import convert
 from checkpoints_tools import formats
 from checkpoints_tools.formats import slim as slim_format
-from nets import cli
-from nets import extract
+from slimnets import cli
+from slimnets import extract
 
 _MODEL = 'resnet_v2_50'  # its own convention: 'inception'
 _SIZE = 56

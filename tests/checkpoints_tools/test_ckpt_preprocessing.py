@@ -1,9 +1,9 @@
 """The input convention converted weights expect, and `slimnets convert` /
-`slimnets inspect` run through the `slimnets` command (`nets.cli.main`).
+`slimnets inspect` run through the `slimnets` command (`slimnets.cli.main`).
 
 The conventions the converter records for Keras sources are checked against
 Keras' own `preprocess_input` (tf_keras), and torch's against torchvision's
-documented ImageNet normalisation constants, through nets.preprocessing's
+documented ImageNet normalisation constants, through slimnets.preprocessing's
 implementation of each convention.
 """
 
@@ -19,8 +19,8 @@ from checkpoints_tools import convert
 from checkpoints_tools import formats
 from checkpoints_tools import mappings
 from checkpoints_tools.formats import slim as slim_format
-from nets import cli
-from nets import preprocessing
+from slimnets import cli
+from slimnets import preprocessing
 
 
 def _sidecar(prefix):
@@ -129,7 +129,7 @@ def test_torch_convention_is_imagenet_mean_std():
 
 
 def test_slimnets_command_runs_convert_and_inspect(v2_npz, tmp_path, capsys):
-  """`slimnets convert` / `slimnets inspect` through nets.cli.main."""
+  """`slimnets convert` / `slimnets inspect` through slimnets.cli.main."""
   prefix = str(tmp_path / 'cli.ckpt')
   status = cli.main(['convert', v2_npz, prefix, '--quiet'])
   out, err = capsys.readouterr()

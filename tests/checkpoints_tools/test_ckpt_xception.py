@@ -118,7 +118,7 @@ def test_verify_against_tf_keras(keras_xception, tmp_path):
 
 def test_inspect_recognises_xception(keras_xception, capsys):
   """`slimnets inspect` names the model of a file with conv2d_4.. names."""
-  from nets import cli  # pylint: disable=g-import-not-at-top
+  from slimnets import cli  # pylint: disable=g-import-not-at-top
   path, _ = keras_xception
   assert cli.main(['inspect', path, '--no-tensors']) == 0
   out = capsys.readouterr().out

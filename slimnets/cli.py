@@ -1,4 +1,4 @@
-"""The `slimnets` command line (also `python -m nets`).
+"""The `slimnets` command line (also `python -m slimnets`).
 
 Subcommands:
 
@@ -8,7 +8,7 @@ Subcommands:
            parameter totals and multiply-adds, from its graph alone (no
            weights needed).
   extract, demo
-           features of image files (see nets/extract.py).
+           features of image files (see slimnets/extract.py).
 
 Typical use:
 
@@ -43,14 +43,14 @@ import sys
 import time
 
 import nets
-from nets import output_files
+from slimnets import output_files
 
 # In --help order. See the module docstring for the protocol.
 _SUBCOMMANDS = (
-    'nets.cli:_add_list_parser',
-    'nets.cli:_add_summary_parser',
-    'nets.extract:add_parser',
-    'nets.extract:add_demo_parser',
+    'slimnets.cli:_add_list_parser',
+    'slimnets.cli:_add_summary_parser',
+    'slimnets.extract:add_parser',
+    'slimnets.extract:add_demo_parser',
     'checkpoints_tools.cli:add_parsers',
 )
 
@@ -155,7 +155,7 @@ def run_command(parser, argv=None):
   The fault handling of every slimnets entry point: bad input
   (CommandError) is one line on stderr and status 2; SIGINT and SIGTERM
   unwind the command like an error, so its temporary files are removed
-  (see nets.output_files), then print one line and give status 130 or 143.
+  (see slimnets.output_files), then print one line and give status 130 or 143.
 
   Args:
     parser: an ArgumentParser whose subcommands set `run` (see the module

@@ -2,7 +2,7 @@
 
 `extract` reads JPEG/PNG/BMP/GIF files (folders are searched recursively),
 decodes and preprocesses them in a parallel tf.data pipeline with the model's
-convention (see `nets.preprocessing`), runs the network in a
+convention (see `slimnets.preprocessing`), runs the network in a
 `tf.compat.v1.Session` (weights restored from --checkpoint, or random) and
 streams the chosen end points to disk batch by batch:
 
@@ -26,7 +26,7 @@ they come and assembled into OUT at the end (so the features never all sit in
 memory, but spatial features take twice their size on disk for a moment).
 Nothing is left behind on failure, SIGINT or SIGTERM; an existing OUT is
 refused without --force, even one a racing run publishes meanwhile (see
-`nets.output_files`). Options may come before or after the IMAGES.
+`slimnets.output_files`). Options may come before or after the IMAGES.
 
 --precision bfloat16 runs the network through TensorFlow's oneDNN
 auto-mixed-precision rewrite (CPUs with AMX / AVX-512-BF16; float16 is for
@@ -69,7 +69,7 @@ import zipfile
 
 import numpy as np
 
-from nets import output_files
+from slimnets import output_files
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.gif')
 DEFAULT_ENDPOINTS = ('global_pool',)
@@ -132,9 +132,9 @@ def checkpoint_convention(checkpoint):
 
   Returns:
     The 'preprocessing' of `<prefix>.slimnets.json` when that file exists
-    and names one of `nets.preprocessing.CONVENTIONS`, else None.
+    and names one of `slimnets.preprocessing.CONVENTIONS`, else None.
   """
-  from nets import preprocessing  # pylint: disable=import-outside-toplevel
+  from slimnets import preprocessing  # pylint: disable=import-outside-toplevel
   if checkpoint.endswith('.index'):
     checkpoint = checkpoint[:-len('.index')]
   try:
@@ -147,7 +147,7 @@ def checkpoint_convention(checkpoint):
 
 def _with_convention(preprocess, convention):
   """`preprocess` (from preprocessing.for_model) with another convention."""
-  from nets import preprocessing  # pylint: disable=import-outside-toplevel
+  from slimnets import preprocessing  # pylint: disable=import-outside-toplevel
   size = preprocess.image_size
 
   def preprocessing_fn(image):
@@ -241,7 +241,7 @@ def _npy_header(shape, descr='<f4'):
 class _Writer:
   """Streams feature rows to a temporary folder; `finish` publishes them.
 
-  The folder is a `nets.output_files.TempDir` next to the output; write
+  The folder is a `slimnets.output_files.TempDir` next to the output; write
   errors (a full disk) raise `OutputError` naming the output.
   """
 
@@ -430,7 +430,7 @@ def build_pipeline(paths, model, endpoints=None, batch_size=32,
     pool: average every selected spatial end point over height and width.
     data_format: 'NHWC' or 'NCHW', the layout the network runs in (see
       `nets.runtime.data_format_scope`). Outputs are NHWC either way.
-    convention: the input convention (`nets.preprocessing.CONVENTIONS`);
+    convention: the input convention (`slimnets.preprocessing.CONVENTIONS`);
       default the model's.
 
   Returns:
@@ -441,7 +441,7 @@ def build_pipeline(paths, model, endpoints=None, batch_size=32,
   """
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from nets import features  # pylint: disable=import-outside-toplevel
-  from nets import preprocessing  # pylint: disable=import-outside-toplevel
+  from slimnets import preprocessing  # pylint: disable=import-outside-toplevel
   from nets import runtime  # pylint: disable=import-outside-toplevel
   preprocess = preprocessing.for_model(model, image_size)
   if convention is not None and convention != preprocess.convention:
@@ -514,7 +514,7 @@ def extract(model, paths, output, endpoints=None, checkpoint=None,
       GPUs); the stored features are NHWC either way.
     config: a `tf.compat.v1.ConfigProto` the precision settings are merged
       into (it is not modified).
-    preprocessing: the input convention (`nets.preprocessing.CONVENTIONS`);
+    preprocessing: the input convention (`slimnets.preprocessing.CONVENTIONS`);
       default: the one recorded next to `checkpoint` by the converter
       (`<prefix>.slimnets.json`, see `checkpoint_convention`), else the
       model's.
@@ -571,7 +571,7 @@ def extract(model, paths, output, endpoints=None, checkpoint=None,
   if preprocessing is None and checkpoint:
     preprocessing = checkpoint_convention(checkpoint)
   elif preprocessing is not None:
-    from nets import preprocessing as conventions  # pylint: disable=import-outside-toplevel
+    from slimnets import preprocessing as conventions  # pylint: disable=import-outside-toplevel
     if preprocessing not in conventions.CONVENTIONS:
       raise ExtractError('preprocessing must be one of %s, got %r' %
                          (', '.join(conventions.CONVENTIONS), preprocessing))
@@ -788,7 +788,7 @@ def add_parser(subparsers):
                       help='no progress bar')
   add_runtime_arguments(parser)
   # IMAGES may also come after options (`... --checkpoint CK IMAGES -o
-  # OUT`): see nets.cli.run_command.
+  # OUT`): see slimnets.cli.run_command.
   parser.set_defaults(run=run, extra_positionals='images')
 
 
@@ -816,7 +816,7 @@ def add_demo_parser(subparsers):
 
 
 def _command_error(error):
-  from nets import cli  # pylint: disable=import-outside-toplevel
+  from slimnets import cli  # pylint: disable=import-outside-toplevel
   return cli.CommandError(_one_line(error))
 
 
@@ -860,7 +860,7 @@ def run(args):
 
 
 def _quiet_tensorflow():
-  from nets import cli  # pylint: disable=import-outside-toplevel
+  from slimnets import cli  # pylint: disable=import-outside-toplevel
   return cli._quiet_tensorflow()  # pylint: disable=protected-access
 
 
@@ -885,7 +885,7 @@ def _check_runtime_arguments(args):
 
 def run_demo(args):
   """Runs `slimnets demo`; returns the exit status."""
-  from nets import _sample_images  # pylint: disable=import-outside-toplevel
+  from slimnets import _sample_images  # pylint: disable=import-outside-toplevel
   _quiet_tensorflow()
   output = args.output or DEMO_OUTPUT
   force = args.force or args.output is None

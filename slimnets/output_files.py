@@ -1,7 +1,7 @@
 """Output files that never replace one by accident and never leave debris.
 
 One mechanism for every writer of slimnets: the converters' writers
-(`checkpoints_tools.formats`) and `slimnets extract` (`nets.extract`).
+(`checkpoints_tools.formats`) and `slimnets extract` (`slimnets.extract`).
 
 * Each write goes to a private folder next to the destination,
   `.slimnets-tmp-<host>-<pid>-<label>-<random>/` (`TempDir`), so a failed

@@ -24,7 +24,7 @@ alone and equals Keras' `preprocess_input(mode=...)`.
 
 Typical use:
 
-   from nets import preprocessing
+   from slimnets import preprocessing
    image = tf.io.decode_image(tf.io.read_file(path), channels=3,
                               expand_animations=False)
    net_input = preprocessing.for_model('resnet_v2_50')(image)  # [224,224,3]
