@@ -22,6 +22,12 @@ image_size (bilinear, half-pixel centres: `tf.image.resize`), as Keras
 pipelines load images at their target size; `normalize` applies the pixel part
 alone and equals Keras' `preprocess_input(mode=...)`.
 
+'vgg' and 'inception' run the eval functions of the modules
+`vgg_preprocessing` and `inception_preprocessing` of this package, which
+also hold slim's training augmentation; `preprocessing_factory` gives
+slim's `get_preprocessing(name, is_training)` over all of them (slim's
+names and every registered model).
+
 Typical use:
 
    from slimnets import preprocessing
@@ -34,9 +40,12 @@ Typical use:
 
 import tensorflow as tf
 
+from slimnets.preprocessing import inception_preprocessing
+from slimnets.preprocessing import vgg_preprocessing
+
 CONVENTIONS = ('vgg', 'inception', 'caffe', 'tf', 'torch')
 
-_VGG_MEANS = (123.68, 116.78, 103.94)  # RGB, slim vgg_preprocessing
+_VGG_MEANS = vgg_preprocessing.MEANS  # RGB
 _VGG_RESIZE_SIDE = 256
 _CAFFE_MEANS = (103.939, 116.779, 123.68)  # BGR, Keras imagenet_utils
 _TORCH_MEAN = (0.485, 0.456, 0.406)
@@ -72,11 +81,17 @@ def _check_image(image):
   return image
 
 
-def _check_size(image_size):
-  if (isinstance(image_size, bool) or not isinstance(image_size, int) or
-      image_size < 1):
-    raise ValueError('image_size must be a positive int, got %r' %
-                     (image_size,))
+def _output_size(image_size):
+  """(height, width) of `image_size`: a positive int or a pair of them."""
+  if isinstance(image_size, (tuple, list)) and len(image_size) == 2:
+    sizes = tuple(image_size)
+  else:
+    sizes = (image_size, image_size)
+  for size in sizes:
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+      raise ValueError('image_size must be a positive int or a pair '
+                       '(height, width) of them, got %r' % (image_size,))
+  return sizes
 
 
 def normalize(image, convention):
@@ -108,82 +123,45 @@ def normalize(image, convention):
   return image / 127.5 - 1.0
 
 
-def _central_crop(image, height, width):
-  # slim's vgg _central_crop: offsets round down.
-  shape = tf.shape(image)
-  with tf.control_dependencies([
-      tf.debugging.assert_greater_equal(
-          shape[:2], [height, width],
-          message='image is smaller than the crop size')]):
-    top = (shape[0] - height) // 2
-    left = (shape[1] - width) // 2
-  return tf.slice(image, [top, left, 0], [height, width, 3])
-
-
-def _legacy_bilinear(image, size):
-  # TF1's resize_bilinear(align_corners=False), which slim used: source
-  # pixel = destination * in / out, no half-pixel offset. The raw op avoids
-  # the deprecated wrapper's warning.
-  return tf.raw_ops.ResizeBilinear(images=image[tf.newaxis], size=size,
-                                   align_corners=False,
-                                   half_pixel_centers=False)[0]
-
-
-def _aspect_preserving_resize(image, smallest_side):
-  # slim's vgg _aspect_preserving_resize: legacy bilinear, rounded sizes.
-  shape = tf.shape(image)
-  height = tf.cast(shape[0], tf.float32)
-  width = tf.cast(shape[1], tf.float32)
-  scale = float(smallest_side) / tf.minimum(height, width)
-  new_size = tf.cast(tf.math.rint(tf.stack([height, width]) * scale),
-                     tf.int32)
-  return _legacy_bilinear(image, new_size)
-
-
-def _vgg(image, image_size, resize_side):
-  image = _aspect_preserving_resize(image, max(resize_side, image_size))
-  image = _central_crop(image, image_size, image_size)
-  image.set_shape([image_size, image_size, 3])
-  return normalize(image, 'vgg')
-
-
-def _inception(image, image_size, central_fraction):
-  # slim's preprocess_for_eval: tf.image.central_crop then legacy bilinear.
-  image = tf.image.central_crop(image, central_fraction)
-  image = _legacy_bilinear(image, [image_size, image_size])
-  image.set_shape([image_size, image_size, 3])
-  return normalize(image, 'inception')
-
-
 def preprocess(image, convention, image_size, resize_side=_VGG_RESIZE_SIDE,
                central_fraction=_INCEPTION_CENTRAL_FRACTION):
   """Turns one decoded image into a network input of `convention`.
+
+  'vgg' and 'inception' run the eval path of `vgg_preprocessing` and
+  `inception_preprocessing` (what `preprocessing_factory` evaluates with);
+  'caffe', 'tf' and 'torch' resize and `normalize`.
 
   Args:
     image: RGB pixels [height, width, 3], uint8 or float in [0, 255] (what
       `tf.io.decode_image(..., channels=3)` returns).
     convention: one of CONVENTIONS (see the module docstring).
-    image_size: output height and width.
+    image_size: output size: an int (square) or a pair (height, width).
     resize_side: 'vgg' only: the shorter side before the central crop
-      (slim's 256; the larger of it and image_size is used).
+      (slim's 256; never less than the output's shorter side).
     central_fraction: 'inception' only: the central crop's fraction.
 
   Returns:
-    float32 tensor [image_size, image_size, 3].
+    float32 tensor [height, width, 3].
 
   Raises:
     ValueError: unknown convention, bad image rank/channels or image_size.
   """
   _check_convention(convention)
-  _check_size(image_size)
-  image = _check_image(image)
+  height, width = _output_size(image_size)
+  original = tf.convert_to_tensor(image)
+  image = _check_image(original)
   if convention == 'vgg':
-    return _vgg(image, image_size, resize_side)
+    return vgg_preprocessing.preprocess_for_eval(image, height, width,
+                                                 resize_side)
   if convention == 'inception':
-    return _inception(image, image_size, central_fraction)
-  image = tf.image.resize(image, [image_size, image_size],
-                          method='bilinear')
-  image.set_shape([image_size, image_size, 3])
+    # That module reads floats as [0, 1] (slim's convention), integers by
+    # their dtype's range; uint8 goes in as it is, so both paths agree
+    # exactly on decoded images.
+    unit = original if original.dtype == tf.uint8 else image / 255.0
+    return inception_preprocessing.preprocess_for_eval(
+        unit, height, width, central_fraction=central_fraction)
+  image = tf.image.resize(image, [height, width], method='bilinear')
+  image.set_shape([height, width, 3])
   return normalize(image, convention)
 
 
