@@ -51,6 +51,7 @@ _SUBCOMMANDS = (
     'slimnets.cli:_add_summary_parser',
     'slimnets.extract:add_parser',
     'slimnets.extract:add_demo_parser',
+    'slimnets.make_dataset:add_parser',
     'checkpoints_tools.cli:add_parsers',
 )
 
