@@ -251,6 +251,60 @@ class TempDir:
     shutil.rmtree(self.path, ignore_errors=True)
 
 
+def publish_directory(temp, final, force):
+  """Moves the finished folder `temp` (inside a TempDir) to `final`, whole.
+
+  Without force, renameat2(RENAME_NOREPLACE): a `final` that exists, even
+  one another run published a moment ago, is never replaced. With force,
+  an existing `final` is swapped with `temp` in one step
+  (renameat2(RENAME_EXCHANGE); moved aside first where the filesystem
+  cannot exchange) and then removed, so a reader of `final` sees the old
+  output or the new one, never a mix. SIGINT and SIGTERM wait until done.
+
+  Args:
+    temp: the finished folder, in a TempDir next to `final`.
+    final: the output's path.
+    force: replace an existing `final` (folder or file).
+
+  Returns:
+    `final`.
+
+  Raises:
+    FileExistsError: (without force) `final` exists.
+    OutputError: another failure, naming `final`.
+  """
+  with _signals_held():
+    try:
+      if force and os.path.lexists(final):
+        code = _renameat2(temp, final, _RENAME_EXCHANGE)
+        if code in (errno.EINVAL, errno.ENOSYS):
+          os.rename(final, temp + '.replaced')
+          os.rename(temp, final)
+          temp += '.replaced'
+        elif code == errno.ENOENT:  # `final` went away meanwhile
+          _rename_no_replace(temp, final)
+        elif code:
+          raise OSError(code, os.strerror(code), final)
+        # `temp` now holds the replaced output.
+        if os.path.isdir(temp) and not os.path.islink(temp):
+          shutil.rmtree(temp, ignore_errors=True)
+        else:
+          _unlink_quietly(temp)
+      else:
+        _rename_no_replace(temp, final)
+    except FileExistsError:
+      taken = FileExistsError('%s already exists (another run wrote it '
+                              'meanwhile?); pass --force to replace it' %
+                              final)
+      taken.errno = errno.EEXIST
+      raise taken from None
+    except OSError as error:
+      if isinstance(error, OutputError):
+        raise
+      raise write_error(final, error) from None
+  return final
+
+
 def check_writable(directory):
   """Raises OutputError now if no TempDir can be made in `directory`.
 
@@ -283,6 +337,21 @@ def _link_no_replace(temp, final):
     _rename_no_replace(temp, final)
   else:
     _unlink_quietly(temp)  # Else TempDir.remove does it.
+
+
+_RENAME_EXCHANGE = 2
+
+
+def _renameat2(source, target, flags):
+  """renameat2(source, target, flags): 0, or the errno (ENOSYS: no call)."""
+  renameat2 = getattr(ctypes.CDLL(None, use_errno=True), 'renameat2', None)
+  if renameat2 is None:
+    return errno.ENOSYS
+  at_fdcwd = -100
+  if renameat2(at_fdcwd, os.fsencode(source), at_fdcwd, os.fsencode(target),
+               flags) == 0:
+    return 0
+  return ctypes.get_errno()
 
 
 def _rename_no_replace(temp, final):
