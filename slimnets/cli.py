@@ -52,6 +52,7 @@ _SUBCOMMANDS = (
     'slimnets.extract:add_parser',
     'slimnets.extract:add_demo_parser',
     'slimnets.make_dataset:add_parser',
+    'slimnets.train:add_parser',
     'slimnets.evaluate:add_parser',
     'slimnets.export:add_parser',
     'checkpoints_tools.cli:add_parsers',
