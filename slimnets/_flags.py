@@ -66,9 +66,15 @@ def add_bool(parser, name, default, help_text):
                       action='store_false', help='Same as --%s=false.' % name)
 
 
-def add_model_flags(parser, model_default='resnet_v2_50'):
-  """--model_name, --preprocessing_name, --labels_offset, --use_grayscale."""
-  add(parser, 'model_name', model_default,
+def add_model_flags(parser, model_default='resnet_v2_50', model_help=None):
+  """--model_name, --preprocessing_name, --labels_offset, --use_grayscale.
+
+  Args:
+    parser: an argparse parser or argument group.
+    model_default: the default of --model_name.
+    model_help: the help of --model_name, where a command words it its way.
+  """
+  add(parser, 'model_name', model_default, model_help or
       'The name of the architecture to use (`slimnets list` names them).')
   add(parser, 'preprocessing_name', None,
       'The name of the preprocessing to use. If left as `None`, then the '

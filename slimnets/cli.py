@@ -9,6 +9,14 @@ Subcommands:
            weights needed).
   extract, demo
            features of image files (see slimnets/extract.py).
+  dataset  a folder of class folders of images to slim's TFRecord format
+           (slimnets/make_dataset.py).
+  train, eval, export
+           research/slim's train_image_classifier.py,
+           eval_image_classifier.py and export_inference_graph.py with their
+           flags (slimnets/train.py, evaluate.py, export.py).
+  inspect, diff, convert, verify
+           checkpoint conversion (checkpoints_tools/cli.py).
 
 Typical use:
 

@@ -206,7 +206,12 @@ def add_flags(parser):
 
   dataset = parser.add_argument_group('dataset')
   _flags.add_dataset_flags(dataset, split_default='train')
-  _flags.add_model_flags(dataset, model_default=None)
+  _flags.add_model_flags(
+      dataset, model_default=None, model_help=(
+          "The name of the architecture to train (`slimnets list`). "
+          "Default: upstream's %s when registered, else %s (slimnets has no "
+          '%s yet).' % (_UPSTREAM_DEFAULT_MODEL, _FALLBACK_MODEL,
+                        _UPSTREAM_DEFAULT_MODEL)))
   add(dataset, 'batch_size', 32, 'The number of samples in each batch.')
   add(dataset, 'train_image_size', None, 'Train image size', type_=int)
   add(dataset, 'max_number_of_steps', None,
@@ -231,14 +236,6 @@ def add_flags(parser):
       'Comma-separated host:port list of the ps tasks.')
   add(distributed, 'worker_hosts', None,
       'Comma-separated host:port list of the worker tasks.')
-  # add_model_flags words --model_name for every command; say ours here.
-  for action in parser._actions:  # pylint: disable=protected-access
-    if action.dest == 'model_name':
-      action.help = ('The name of the architecture to train (`slimnets '
-                     'list`). Default: upstream\'s %s when registered, else '
-                     '%s (slimnets has no %s yet).' %
-                     (_UPSTREAM_DEFAULT_MODEL, _FALLBACK_MODEL,
-                      _UPSTREAM_DEFAULT_MODEL))
 
 
 # --- checks that need no TensorFlow -----------------------------------------
