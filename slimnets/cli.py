@@ -51,6 +51,7 @@ import sys
 import time
 
 import nets
+from slimnets import _errors
 from slimnets import output_files
 
 # In --help order. See the module docstring for the protocol.
@@ -108,10 +109,6 @@ def _quiet_tensorflow():
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   tf.get_logger().setLevel('ERROR')
   return tf
-
-
-def _one_line(error):
-  return ' '.join(str(error).split()) or type(error).__name__
 
 
 def _resolve(reference):
@@ -185,7 +182,7 @@ def run_command(parser, argv=None):
     _quiet_tensorflow()
     return args.run(args) or 0
   except CommandError as error:
-    print('%s: error: %s' % (who, _one_line(error)), file=sys.stderr)
+    print('%s: error: %s' % (who, _errors.one_line(error)), file=sys.stderr)
     return _USAGE_ERROR
   except output_files.Interrupted as signalled:
     print('%s: %s' % (who, signalled), file=sys.stderr)
@@ -240,7 +237,7 @@ def _build(name, image_size, num_classes, batch_size=1, data_format='NHWC',
       with runtime.data_format_scope(data_format, device='gpu'):
         net, end_points = network_fn(images, **kwargs)
     except (ValueError, TypeError) as error:
-      raise CommandError('%s: %s' % (name, _one_line(error))) from None
+      raise CommandError('%s: %s' % (name, _errors.one_line(error))) from None
   return graph, net, end_points
 
 

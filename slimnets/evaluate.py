@@ -52,6 +52,7 @@ import sys
 import time
 import uuid
 
+from slimnets import _errors
 from slimnets import _flags
 from slimnets import output_files
 
@@ -62,19 +63,6 @@ _EMA_SUFFIX = 'ExponentialMovingAverage'
 
 class InputError(ValueError):
   """Bad input to eval or export (one line; exit status 2 on the CLI)."""
-
-
-def _one_line(error):
-  return ' '.join(str(error).split()) or type(error).__name__
-
-
-def _op_error_reason(error):
-  # Graph errors carry the Python stack of the failing op before the reason
-  # and the node name after it; the reason is the last plain line.
-  lines = [l.strip() for l in str(getattr(error, 'message', error)).split(
-      '\n')]
-  lines = [l for l in lines if l and not l.startswith('[[')]
-  return lines[-1] if lines else type(error).__name__
 
 
 # --- checkpoints (shared with slimnets.export) --------------------------------
@@ -172,7 +160,7 @@ def check_checkpoint(checkpoint, names_to_variables, model_name,
     dtypes = reader.get_variable_to_dtype_map()
   except (tf.errors.OpError, ValueError) as error:
     raise InputError('cannot read checkpoint %s: %s' %
-                     (checkpoint, _op_error_reason(error))) from None
+                     (checkpoint, _errors.one_line(error))) from None
   found = sum(name in shapes for name in names_to_variables)
   for name, variable in names_to_variables.items():
     shape = variable.shape.as_list()
@@ -237,7 +225,7 @@ def restore(sess, checkpoint, names_to_variables):
       saver.restore(sess, checkpoint)
     except tf.errors.OpError as error:
       raise InputError('cannot restore checkpoint %s: %s' %
-                       (checkpoint, _op_error_reason(error))) from None
+                       (checkpoint, _errors.one_line(error))) from None
   return int(sess.run(step)) if step is not None else 0
 
 
@@ -247,7 +235,7 @@ def get_dataset(dataset_name, split_name, dataset_dir):
   try:
     return dataset_factory.get_dataset(dataset_name, split_name, dataset_dir)
   except ValueError as error:
-    raise InputError(_one_line(error)) from None
+    raise InputError(_errors.one_line(error)) from None
 
 
 def network_fn(model_name, num_classes, is_training=False):
@@ -257,7 +245,7 @@ def network_fn(model_name, num_classes, is_training=False):
     return nets_factory.get_network_fn(model_name, num_classes=num_classes,
                                        is_training=is_training)
   except ValueError as error:
-    raise InputError(_one_line(error)) from None
+    raise InputError(_errors.one_line(error)) from None
 
 
 def check_image_size(image_size, flag):
@@ -303,7 +291,7 @@ def _check_master(master):
   try:
     cluster.check_master(master)
   except ValueError as error:
-    raise InputError(_one_line(error)) from None
+    raise InputError(_errors.one_line(error)) from None
 
 
 def build_eval_graph(dataset, model_name, batch_size=100,
@@ -338,7 +326,7 @@ def build_eval_graph(dataset, model_name, batch_size=100,
         preprocessing_name or model_name, is_training=False,
         use_grayscale=use_grayscale)
   except ValueError as error:
-    raise InputError(_one_line(error)) from None
+    raise InputError(_errors.one_line(error)) from None
 
   def prepare(item):
     image = preprocess(item['image'], image_size, image_size)
@@ -357,7 +345,7 @@ def build_eval_graph(dataset, model_name, batch_size=100,
   try:
     logits, end_points = network(images)
   except (ValueError, TypeError) as error:
-    raise InputError('%s: %s' % (model_name, _one_line(error))) from None
+    raise InputError('%s: %s' % (model_name, _errors.one_line(error))) from None
   check_end_points(model_name, image_size, end_points, 'eval_image_size')
   predictions = tf.argmax(logits, 1)
   # The metric scopes get slim's names (aggregate_metric_map's keys).
@@ -457,7 +445,7 @@ def evaluate(checkpoint_path, dataset_name, dataset_dir,
     try:
       dataset.check()
     except ValueError as error:
-      raise InputError(_one_line(error)) from None
+      raise InputError(_errors.one_line(error)) from None
     if eval_dir:
       _check_eval_dir(eval_dir)
     _check_master(master)
@@ -502,7 +490,7 @@ def evaluate(checkpoint_path, dataset_name, dataset_dir,
     except tf.errors.OpError as error:
       raise InputError('cannot evaluate %s/%s (%s): %s' % (
           dataset_name, dataset_split_name, dataset_dir,
-          _op_error_reason(error))) from None
+          _errors.one_line(error))) from None
     finally:
       if bar is not None:
         bar.close()
@@ -606,5 +594,5 @@ def run(args):
         eval_image_size=args.eval_image_size,
         use_grayscale=args.use_grayscale, progress=progress)
   except (InputError, OSError) as error:  # OSError: OutputError
-    raise cli.CommandError(_one_line(error)) from None
+    raise cli.CommandError(_errors.one_line(error)) from None
   return 0

@@ -51,6 +51,7 @@ import contextlib
 import os
 import sys
 
+from slimnets import _errors
 from slimnets import _flags
 from slimnets import evaluate
 from slimnets import output_files
@@ -63,10 +64,6 @@ _FIXED_OUTPUTS = ('logits', 'predictions', 'classes')
 DEFAULT_ENDPOINTS = ('global_pool',)
 
 InputError = evaluate.InputError
-
-
-def _one_line(error):
-  return ' '.join(str(error).split()) or type(error).__name__
 
 
 def _dataset_classes(dataset_name, dataset_dir):
@@ -82,7 +79,7 @@ def _dataset_classes(dataset_name, dataset_dir):
     try:
       metadata = folder.read_metadata(dataset_dir)
     except ValueError as error:
-      raise InputError(_one_line(error)) from None
+      raise InputError(_errors.one_line(error)) from None
     if metadata is not None and metadata['name'] == dataset_name:
       return metadata['num_classes']
   if dataset_name in dataset_factory.datasets_map:
@@ -175,7 +172,7 @@ def build_model(model_name, num_classes, image_size=None, batch_size=None,
       try:
         logits, end_points = network(placeholder)
       except (ValueError, TypeError) as error:
-        raise InputError('%s: %s' % (model_name, _one_line(error))) from None
+        raise InputError('%s: %s' % (model_name, _errors.one_line(error))) from None
     evaluate.check_end_points(model_name, image_size, end_points,
                               'image_size')
     outputs = collections.OrderedDict()
@@ -183,7 +180,7 @@ def build_model(model_name, num_classes, image_size=None, batch_size=None,
       try:
         selected = features.select_endpoints(list(end_points), endpoints)
       except ValueError as error:
-        raise InputError('--endpoint: %s' % _one_line(error)) from None
+        raise InputError('--endpoint: %s' % _errors.one_line(error)) from None
       outputs['logits'] = tf.identity(logits, name='logits')
       outputs['predictions'] = tf.nn.softmax(logits, name='predictions')
       outputs['classes'] = tf.argmax(logits, 1, name='classes')
@@ -502,6 +499,6 @@ def run(args):
         endpoints=_endpoint_list(args.endpoint),
         moving_average_decay=args.moving_average_decay, force=args.force)
   except (InputError, OSError) as error:  # OSError: OutputError, taken
-    raise cli.CommandError(_one_line(error)) from None
+    raise cli.CommandError(_errors.one_line(error)) from None
   _print_summary(summary, sys.stdout)
   return 0

@@ -69,6 +69,7 @@ import zipfile
 
 import numpy as np
 
+from slimnets import _errors
 from slimnets import output_files
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.gif')
@@ -403,18 +404,6 @@ def _progress(total, enabled):
                    dynamic_ncols=True, smoothing=0.1)
 
 
-def _one_line(message):
-  return ' '.join(str(message).split()) or 'unknown error'
-
-
-def _op_error_reason(error):
-  # Graph errors carry the Python stack of the failing op before the
-  # reason and the node name after it; the reason is the last plain line.
-  lines = [l.strip() for l in str(error.message).splitlines()]
-  lines = [l for l in lines if l and not l.startswith('[[')]
-  return lines[-1] if lines else type(error).__name__
-
-
 def build_pipeline(paths, model, endpoints=None, batch_size=32,
                    image_size=None, output_stride=None, pool=False,
                    data_format='NHWC', convention=None):
@@ -545,7 +534,7 @@ def extract(model, paths, output, endpoints=None, checkpoint=None,
     with runtime.data_format_scope(data_format):  # refuses what cannot run
       pass
   except ValueError as error:
-    raise ExtractError(_one_line(error)) from None
+    raise ExtractError(_errors.one_line(error)) from None
   for value, what in ((batch_size, 'batch size'), (image_size, 'image size'),
                       (shard_size, 'shard size')):
     if value is not None and value < 1:
@@ -582,7 +571,7 @@ def extract(model, paths, output, endpoints=None, checkpoint=None,
       pipe = build_pipeline(files, model, endpoints, batch_size, image_size,
                             output_stride, pool, data_format, preprocessing)
     except (ValueError, TypeError) as error:
-      raise ExtractError('%s: %s' % (model, _one_line(error))) from None
+      raise ExtractError('%s: %s' % (model, _errors.one_line(error))) from None
     variables = graph.get_collection(
         tf.compat.v1.GraphKeys.GLOBAL_VARIABLES)
     if checkpoint:
@@ -607,7 +596,7 @@ def extract(model, paths, output, endpoints=None, checkpoint=None,
           saver.restore(sess, checkpoint)
         except tf.errors.OpError as error:  # e.g. a truncated data file
           raise ExtractError('cannot restore checkpoint %s: %s' % (
-              checkpoint, _op_error_reason(error))) from None
+              checkpoint, _errors.one_line(error))) from None
       else:
         sess.run(init)
       build_seconds = time.time() - start
@@ -622,7 +611,7 @@ def extract(model, paths, output, endpoints=None, checkpoint=None,
             sess.run(pipe['check'], {pipe['check_path']: files[i]})
             reason = 'failed in the input pipeline'
           except tf.errors.OpError as error:
-            reason = _op_error_reason(error)
+            reason = _errors.one_line(error)
           if strict:
             raise ImageError('cannot read image %s: %s' % (files[i], reason))
           print('skipped %s: %s' % (files[i], reason), file=log)
@@ -817,7 +806,7 @@ def add_demo_parser(subparsers):
 
 def _command_error(error):
   from slimnets import cli  # pylint: disable=import-outside-toplevel
-  return cli.CommandError(_one_line(error))
+  return cli.CommandError(_errors.one_line(error))
 
 
 def run(args):
@@ -850,7 +839,7 @@ def run(args):
     raise _command_error(error) from None
   except ImageError as error:
     print('slimnets extract: error: %s (--strict: nothing written)' %
-          _one_line(error), file=sys.stderr)
+          _errors.one_line(error), file=sys.stderr)
     return 1
   for line in format_info_table(summary['info'], summary['image_size'],
                                 summary['shapes']):

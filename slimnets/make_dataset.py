@@ -47,6 +47,7 @@ import random
 import re
 import sys
 
+from slimnets import _errors
 from slimnets import _flags
 from slimnets import output_files
 
@@ -173,20 +174,6 @@ class _Decoder:
     self._session.close()
 
 
-def _one_line(error):
-  """The reason of `error` in one line.
-
-  A TensorFlow OpError raised by a session reads 'Graph execution error:',
-  the Python stack of the op, the reason, then '[[node ...]]': keep the
-  reason, its last plain line.
-  """
-  text = str(getattr(error, 'message', None) or error)
-  lines = [line.strip() for line in text.splitlines() if line.strip()]
-  if hasattr(error, 'op'):
-    lines = [line for line in lines if not line.startswith('[[')][-1:]
-  return ' '.join(' '.join(lines).split()) or type(error).__name__
-
-
 def _warn(log, bar, message):
   line = '%s: warning: %s' % (_PROG, message)
   if bar is not None:
@@ -241,7 +228,7 @@ def check_images(classes, progress=False, log=None):
             try:
               height, width = decoder.shape(data)
             except tf.errors.OpError as error:
-              reason = _one_line(error)
+              reason = _errors.one_line(error)
         if reason is None:
           images.append((path, label, fmt, height, width))
         else:
@@ -620,7 +607,7 @@ def run(args):
         num_validation=args.num_validation, num_shards=args.num_shards,
         seed=args.seed, force=args.force, progress=progress)
   except (DatasetError, OSError) as error:
-    raise cli.CommandError(_one_line(error)) from None
+    raise cli.CommandError(_errors.one_line(error)) from None
   parts = ['%s %d image%s (%d shard%s)' % (
       split_name, count, 's' if count != 1 else '',
       summary['shards'][split_name],

@@ -255,3 +255,23 @@ def module_tmp_factory(request, tmp_path_factory):
   root = tmp_path_factory.mktemp(request.module.__name__.rsplit('.', 1)[-1])
   yield _ModuleTempFactory(root)
   shutil.rmtree(root, ignore_errors=True)
+
+
+def legacy_bilinear(image, out_h, out_w):
+  """TF1 resize_bilinear, align_corners=False: source = dest * in / out."""
+  in_h, in_w = image.shape[:2]
+  image = image.astype(np.float64)
+
+  def axis(n_in, n_out):
+    pos = np.arange(n_out) * (n_in / n_out)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, n_in - 1)
+    return lo, hi, pos - lo
+
+  y0, y1, fy = axis(in_h, out_h)
+  x0, x1, fx = axis(in_w, out_w)
+  top = (image[y0][:, x0] * (1 - fx)[None, :, None] +
+         image[y0][:, x1] * fx[None, :, None])
+  bottom = (image[y1][:, x0] * (1 - fx)[None, :, None] +
+            image[y1][:, x1] * fx[None, :, None])
+  return top * (1 - fy)[:, None, None] + bottom * fy[:, None, None]

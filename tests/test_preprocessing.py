@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import legacy_bilinear
 from slimnets import preprocessing
 
 
@@ -23,26 +24,6 @@ def _run(fn, *args):
 def _image(height, width, seed=0):
   return np.random.RandomState(seed).randint(
       0, 256, (height, width, 3)).astype(np.uint8)
-
-
-def _legacy_bilinear(image, out_h, out_w):
-  """TF1 resize_bilinear, align_corners=False: source = dest * in / out."""
-  in_h, in_w = image.shape[:2]
-  image = image.astype(np.float64)
-
-  def axis(n_in, n_out):
-    pos = np.arange(n_out) * (n_in / n_out)
-    lo = np.floor(pos).astype(int)
-    hi = np.minimum(lo + 1, n_in - 1)
-    return lo, hi, pos - lo
-
-  y0, y1, fy = axis(in_h, out_h)
-  x0, x1, fx = axis(in_w, out_w)
-  top = (image[y0][:, x0] * (1 - fx)[None, :, None] +
-         image[y0][:, x1] * fx[None, :, None])
-  bottom = (image[y1][:, x0] * (1 - fx)[None, :, None] +
-            image[y1][:, x1] * fx[None, :, None])
-  return top * (1 - fy)[:, None, None] + bottom * fy[:, None, None]
 
 
 def test_vgg_no_resize_needed_is_crop_and_mean():
@@ -60,7 +41,7 @@ def test_vgg_no_resize_needed_is_crop_and_mean():
 def test_vgg_upscales_shorter_side_to_256():
   image = _image(128, 160, seed=1)
   out = _run(lambda: preprocessing.preprocess(image, 'vgg', 224))
-  resized = _legacy_bilinear(image, 256, 320)  # 160 * 2 = 320
+  resized = legacy_bilinear(image, 256, 320)  # 160 * 2 = 320
   top, left = (256 - 224) // 2, (320 - 224) // 2
   expected = resized[top:top + 224, left:left + 224] - [123.68, 116.78,
                                                         103.94]
@@ -79,7 +60,7 @@ def test_inception_central_crop_and_scale():
 def test_inception_resizes_the_crop():
   image = _image(64, 64, seed=3)
   out = _run(lambda: preprocessing.preprocess(image, 'inception', 28))
-  expected = _legacy_bilinear(image[4:60, 4:60], 28, 28) / 255.0 * 2 - 1
+  expected = legacy_bilinear(image[4:60, 4:60], 28, 28) / 255.0 * 2 - 1
   np.testing.assert_allclose(out, expected, atol=1e-5)
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import legacy_bilinear
 from nets import registry
 from slimnets import preprocessing
 from slimnets.preprocessing import inception_preprocessing
@@ -65,26 +66,6 @@ def _factory(name, is_training, image, height, width, use_grayscale=False,
   return fn(tf.constant(image), height, width, **kwargs)
 
 
-def _legacy_bilinear(image, out_h, out_w):
-  """TF1 resize_bilinear, align_corners=False: source = dest * in / out."""
-  in_h, in_w = image.shape[:2]
-  image = image.astype(np.float64)
-
-  def axis(n_in, n_out):
-    pos = np.arange(n_out) * (n_in / n_out)
-    lo = np.floor(pos).astype(int)
-    hi = np.minimum(lo + 1, n_in - 1)
-    return lo, hi, pos - lo
-
-  y0, y1, fy = axis(in_h, out_h)
-  x0, x1, fx = axis(in_w, out_w)
-  top = (image[y0][:, x0] * (1 - fx)[None, :, None] +
-         image[y0][:, x1] * fx[None, :, None])
-  bottom = (image[y1][:, x0] * (1 - fx)[None, :, None] +
-            image[y1][:, x1] * fx[None, :, None])
-  return top * (1 - fy)[:, None, None] + bottom * fy[:, None, None]
-
-
 def _standardize(x):
   x = x.astype(np.float64)
   return (x - x.mean()) / max(x.std(), 1.0 / np.sqrt(x.size))
@@ -98,7 +79,7 @@ def test_inception_eval_hand_computed():
   # columns 3..44 (42); then legacy bilinear to 28 x 20 and [0, 1] -> [-1, 1].
   image = _image(64, 48, seed=1)
   out = _run(lambda: _factory('inception_v3', False, image, 28, 20))
-  expected = _legacy_bilinear(image[4:60, 3:45], 28, 20) / 255.0 * 2 - 1
+  expected = legacy_bilinear(image[4:60, 3:45], 28, 20) / 255.0 * 2 - 1
   assert out.shape == (28, 20, 3) and out.dtype == np.float32
   np.testing.assert_allclose(out, expected, atol=1e-5)
 
@@ -116,7 +97,7 @@ def test_vgg_eval_hand_computed():
   image = _image(40, 50, seed=3)
   out = _run(lambda: _factory('vgg_16', False, image, 32, 32,
                               resize_side_min=36))
-  expected = _legacy_bilinear(image, 36, 45)[2:34, 6:38] - _VGG_MEANS
+  expected = legacy_bilinear(image, 36, 45)[2:34, 6:38] - _VGG_MEANS
   assert out.shape == (32, 32, 3) and out.dtype == np.float32
   np.testing.assert_allclose(out, expected, atol=1e-3)  # values up to ~150
 

@@ -31,25 +31,13 @@ import os
 
 import tensorflow as tf
 
+from slimnets import _errors
+
 # What every slim image Example has (slim's image_to_tfexample).
 _REQUIRED_KEYS = ('image/encoded', 'image/class/label')
 # Records kept for shuffling. Slim's common queue held 256 decoded images;
 # these are encoded (about 110 KB for an ImageNet JPEG, so ~110 MB).
 _SHUFFLE_BUFFER = 1024
-
-
-def _one_line(error):
-  """The reason of `error` in one line.
-
-  A TensorFlow OpError raised by a session reads 'Graph execution error:',
-  the Python stack of the op, the reason, then '[[node ...]]': keep the
-  reason, its last plain line.
-  """
-  text = str(getattr(error, 'message', None) or error)
-  lines = [line.strip() for line in text.splitlines() if line.strip()]
-  if hasattr(error, 'op'):
-    lines = [line for line in lines if not line.startswith('[[')][-1:]
-  return ' '.join(' '.join(lines).split()) or type(error).__name__
 
 
 class Dataset:
@@ -176,7 +164,7 @@ class Dataset:
           size = tf.io.gfile.stat(path).length
         except tf.errors.OpError as error:
           raise ValueError('cannot read dataset file %s: %s' %
-                           (path, _one_line(error))) from None
+                           (path, _errors.one_line(error))) from None
         if not size:
           raise ValueError('dataset file %s is empty (0 bytes, no records)' %
                            path)
@@ -189,7 +177,7 @@ class Dataset:
         except tf.errors.OpError as error:
           raise ValueError('dataset file %s is not a readable TFRecord file '
                            '(corrupt or truncated): %s' %
-                           (path, _one_line(error))) from None
+                           (path, _errors.one_line(error))) from None
         self._check_example(path, record)
         total += int(count)
     if full and self.num_samples is not None and total != self.num_samples:
