@@ -340,12 +340,26 @@ def run(args):
     print('ps task %d of %d serving at %s until the %d worker(s) are done' %
           (config.task, config.num_ps_tasks, server.target,
            config.num_workers), flush=True)
-    cluster.run_ps(config, server)
+    try:
+      cluster.run_ps(config, server)
+    except TimeoutError as error:
+      return _gave_up(error)
     return 0
   try:
     return train(args, master=server.target, cluster_config=config)
+  except TimeoutError as error:  # the chief never initialised the model
+    return _gave_up(error)
   finally:
     cluster.signal_done(config, server)
+
+
+def _gave_up(error):
+  """A cluster task that stopped waiting for its peers: one line, status 1.
+
+  Not bad input (status 2): the flags were right, another process failed.
+  """
+  print('slimnets train: error: %s' % _one_line(error), file=sys.stderr)
+  return 1
 
 
 def _default_model():
