@@ -8,7 +8,7 @@ TensorFlow is imported):
 | feature                              | Eigen (oneDNN off) | oneDNN on           |
 | ------------------------------------ | ------------------ | ------------------- |
 | NCHW convolution and pooling         | no                 | yes                 |
-| bfloat16 auto-mixed-precision        | no                 | with AVX-512 only   |
+| bfloat16 auto-mixed-precision        | no                 | some AVX-512 CPUs   |
 | gradients of dilated `Conv2D`        | no                 | yes                 |
 | gradients of grouped `Conv2D`        | no                 | yes                 |
 
@@ -167,9 +167,10 @@ def why_not(feature):
       return ("precision 'bfloat16' runs through TensorFlow's oneDNN "
               'rewrite, and oneDNN is off here: %s (the rewrite also needs '
               'a CPU with AVX-512), or use float32' % _ONEDNN_HINT)
-    return ("precision 'bfloat16': this CPU has no bfloat16 support in "
-            "oneDNN (it needs AVX-512; fastest with AVX-512-BF16 or AMX), "
-            'so TensorFlow would run float32 anyway; use float32')
+    return ("precision 'bfloat16': TensorFlow's oneDNN rewrite leaves the "
+            'convolutions in float32 on this CPU (it needs AVX-512, and '
+            'TensorFlow does not enable it on every AVX-512 CPU), so it '
+            'would run float32 anyway; use float32')
   raise ValueError('unknown feature %r' % (feature,))
 
 
