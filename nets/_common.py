@@ -70,6 +70,19 @@ def validate_inputs(inputs, name='inputs'):
   return inputs
 
 
+def require_nhwc(model_name):
+  """Raises one line when the current arg scope asks for NCHW.
+
+  For the families written channels-last only (their concats, pads and
+  squeezes index NHWC axes), so a `data_format_scope('NCHW')` fails at the
+  network's entry instead of deep inside with a shape error.
+  """
+  if scoped_data_format() == 'NCHW':
+    raise ValueError(
+        "%s runs in data_format 'NHWC' only; build it outside an NCHW arg "
+        'scope (e.g. nets.runtime.data_format_scope)' % model_name)
+
+
 def validate_is_training(is_training):
   """Raises unless `is_training` is a Python value or a scalar bool tensor."""
   _layers.check_is_training(is_training, 'is_training')

@@ -692,3 +692,106 @@ def dropout(inputs,
         lambda: tf.identity(inputs))
     return slim_utils.collect_named_outputs(outputs_collections, sc.name,
                                             outputs)
+
+
+@_answers_to(slim.fully_connected)
+def fully_connected(inputs,
+                    num_outputs,
+                    activation_fn=tf.nn.relu,
+                    normalizer_fn=None,
+                    normalizer_params=None,
+                    weights_initializer=slim_initializers.xavier_initializer(),
+                    weights_regularizer=None,
+                    biases_initializer=tf.compat.v1.zeros_initializer(),
+                    biases_regularizer=None,
+                    reuse=None,
+                    variables_collections=None,
+                    outputs_collections=None,
+                    trainable=True,
+                    scope=None):
+  """A dense layer with tf-slim's `fully_connected` variables and semantics.
+
+  Variables `weights` ([in_features, num_outputs]) and, only without a
+  normalizer, `biases`; inputs of rank above 2 are multiplied along their
+  last axis, as tf-slim does.
+
+  Args:
+    inputs: a tensor of rank 2 or more with a known last dimension.
+    num_outputs: number of output units.
+    activation_fn: applied last; None for linear.
+    normalizer_fn: e.g. `batch_norm`; replaces the biases.
+    normalizer_params: keyword arguments for `normalizer_fn`.
+    weights_initializer, weights_regularizer: for `weights`.
+    biases_initializer, biases_regularizer: for `biases` (None: no biases).
+    reuse: reuse the variables of `scope`.
+    variables_collections: extra collections (list, or dict keyed by
+      'weights' / 'biases').
+    outputs_collections: collections the output is added to.
+    trainable: put the variables in TRAINABLE_VARIABLES.
+    scope: variable scope, default 'fully_connected'.
+
+  Returns:
+    The output tensor, shaped like `inputs` with num_outputs last.
+  """
+  _check_num_outputs(num_outputs, 'fully_connected', scope)
+  with tf.compat.v1.variable_scope(
+      scope, 'fully_connected', [inputs], reuse=reuse) as sc:
+    layer = 'fully_connected %s' % sc.name
+    inputs = tf.convert_to_tensor(inputs)
+    if inputs.shape.rank is None or inputs.shape.rank < 2:
+      raise ValueError('%s: inputs must have rank 2 or more, got %s' %
+                       (layer, _describe(inputs)))
+    in_features = inputs.shape.dims[-1].value
+    if in_features is None:
+      raise ValueError('%s: inputs %s have an unknown last dimension; it must '
+                       'be known to create the weights' %
+                       (layer, _describe(inputs)))
+    dtype = inputs.dtype.base_dtype
+    weights = _model_variable(
+        'weights', [in_features, num_outputs], dtype, weights_initializer,
+        weights_regularizer, trainable, variables_collections, 'weights',
+        loss_name='kernel')
+    if inputs.shape.rank == 2:
+      outputs = tf.linalg.matmul(inputs, weights)
+    else:
+      outputs = tf.tensordot(inputs, weights, [[inputs.shape.rank - 1], [0]])
+    if normalizer_fn is None and biases_initializer is not None:
+      biases = _model_variable(
+          'biases', [num_outputs], dtype, biases_initializer,
+          biases_regularizer, trainable, variables_collections, 'biases',
+          loss_name='bias')
+      outputs = tf.nn.bias_add(outputs, biases)
+    if normalizer_fn is not None:
+      if _is_slim_batch_norm(normalizer_fn):
+        normalizer_fn = batch_norm
+      outputs = normalizer_fn(outputs, **(normalizer_params or {}))
+    if activation_fn is not None:
+      outputs = activation_fn(outputs)
+    return slim_utils.collect_named_outputs(outputs_collections, sc.name,
+                                            outputs)
+
+
+@_answers_to(slim.flatten)
+def flatten(inputs, outputs_collections=None, scope=None):
+  """Flattens `inputs` to [batch, features], keeping the batch axis.
+
+  Args:
+    inputs: a tensor of rank 2 or more, [batch, ...].
+    outputs_collections: collections the output is added to.
+    scope: name scope, default 'Flatten'.
+
+  Returns:
+    A rank-2 tensor [batch, product of the other dimensions].
+  """
+  with tf.compat.v1.name_scope(scope, 'Flatten', [inputs]) as sc:
+    inputs = tf.convert_to_tensor(inputs)
+    if inputs.shape.rank is None or inputs.shape.rank < 2:
+      raise ValueError('flatten: inputs must have rank 2 or more, got %s' %
+                       _describe(inputs))
+    features = inputs.shape[1:].num_elements()
+    if features is None:
+      shape = tf.stack([tf.shape(inputs)[0], -1])
+    else:
+      shape = [-1, features]
+    outputs = tf.reshape(inputs, shape)
+    return slim_utils.collect_named_outputs(outputs_collections, sc, outputs)

@@ -16,6 +16,7 @@ Typical use:
 
 import collections
 import fnmatch
+import importlib
 
 ModelInfo = collections.namedtuple('ModelInfo', [
     'name', 'fn', 'family', 'arg_scope_fn', 'default_image_size',
@@ -38,33 +39,42 @@ _MODELS = collections.OrderedDict()
 
 
 def register(family, arg_scope_fn, default_image_size=224, num_classes=1000,
-             preprocessing='vgg'):
-  """Decorator registering a model function under its `__name__`.
+             preprocessing='vgg', name=None):
+  """Decorator registering a model function under `name` or its `__name__`.
 
-  Also sets `fn.default_image_size`, as slim does.
+  `name` is upstream's nets_factory key where it differs from the function's
+  name (e.g. 'mobilenet_v3_small' for `mobilenet_v3.small`). Also sets
+  `fn.default_image_size`, as slim does.
 
   Raises:
     ValueError: if a model of the same name is already registered.
   """
 
   def decorate(fn):
-    name = fn.__name__
-    if name in _MODELS:
-      raise ValueError('model %r is registered twice' % name)
+    key = name or fn.__name__
+    if key in _MODELS:
+      raise ValueError('model %r is registered twice' % key)
     fn.default_image_size = default_image_size
-    _MODELS[name] = ModelInfo(name, fn, family, arg_scope_fn,
-                              default_image_size, num_classes, preprocessing)
+    _MODELS[key] = ModelInfo(key, fn, family, arg_scope_fn,
+                             default_image_size, num_classes, preprocessing)
     return fn
 
   return decorate
 
 
+# The family modules, in the order `list_models()` gives their models.
+_FAMILIES = (
+    'nets.resnet_v1',
+    'nets.resnet_v2',
+    'nets.resnext',
+    'nets.xception',
+)
+
+
 def _load_families():
   # Importing the family modules runs their @register decorators.
-  import nets.resnet_v1  # pylint: disable=import-outside-toplevel,unused-import
-  import nets.resnet_v2  # pylint: disable=import-outside-toplevel,unused-import
-  import nets.resnext  # pylint: disable=import-outside-toplevel,unused-import
-  import nets.xception  # pylint: disable=import-outside-toplevel,unused-import
+  for module in _FAMILIES:
+    importlib.import_module(module)
 
 
 def list_models(pattern='*'):

@@ -18,15 +18,16 @@ re-exported as it is, except for the layers below, which are slimnets' own
                                on rank-2 inputs dies on TF 2.21 even with
                                them).
   conv2d (convolution2d), separable_conv2d (separable_convolution2d),
-  max_pool2d, avg_pool2d, dropout
+  max_pool2d, avg_pool2d, dropout, fully_connected (and `linear`, `relu`,
+  `relu6`, `elu` on it), flatten
                                tf-slim's work, but on TensorFlow's legacy
                                Keras layer classes (graph building slows down
                                with depth); ours are what slimnets' networks
                                use, and map a `normalizer_fn` of tf-slim's
                                batch_norm to ours.
 
-Every other tf-slim layer taking a `normalizer_fn` (`fully_connected`,
-`linear`, `relu`, `relu6`, `elu`, `convolution`, `conv1d`, `conv3d`,
+Every other tf-slim layer taking a `normalizer_fn` (`convolution`, `conv1d`,
+`conv3d`,
 `conv2d_in_plane`, `conv2d_transpose`, `conv3d_transpose`) is tf-slim's own,
 behind a wrapper that passes tf-slim's batch_norm on as ours. `layers` is a
 copy of `tf_slim.layers`' namespace with the same replacements.
@@ -90,8 +91,9 @@ separable_conv2d = separable_convolution2d = _layers.separable_conv2d
 max_pool2d = _layers.max_pool2d
 avg_pool2d = _layers.avg_pool2d
 dropout = _layers.dropout
+fully_connected = _layers.fully_connected
+flatten = _layers.flatten
 
-fully_connected = _with_our_batch_norm(_tf_slim.fully_connected)
 convolution = _with_our_batch_norm(_tf_slim.convolution)
 conv1d = convolution1d = _with_our_batch_norm(_tf_slim.conv1d)
 conv3d = convolution3d = _with_our_batch_norm(_tf_slim.conv3d)
@@ -115,8 +117,9 @@ relu6 = _rebound(_tf_slim.relu6)
 elu = _rebound(_tf_slim.elu)
 
 OURS = ('batch_norm', 'conv2d', 'convolution2d', 'separable_conv2d',
-        'separable_convolution2d', 'max_pool2d', 'avg_pool2d', 'dropout')
-WRAPPED = ('fully_connected', 'linear', 'relu', 'relu6', 'elu', 'convolution',
+        'separable_convolution2d', 'max_pool2d', 'avg_pool2d', 'dropout',
+        'fully_connected', 'linear', 'relu', 'relu6', 'elu', 'flatten')
+WRAPPED = ('convolution',
            'conv1d', 'convolution1d', 'conv3d', 'convolution3d',
            'conv2d_in_plane', 'convolution2d_in_plane', 'conv2d_transpose',
            'convolution2d_transpose', 'conv3d_transpose',

@@ -298,7 +298,7 @@ def test_reexports_tf_slims_namespace():
     if name not in replaced:
       assert getattr(nets_slim, name) is getattr(tf_slim, name), name
   for name in ('arg_scope', 'add_arg_scope', 'losses', 'regularizers',
-               'initializers', 'utils', 'flatten', 'repeat', 'stack',
+               'initializers', 'utils', 'repeat', 'stack',
                'l2_regularizer', 'metrics', 'model_variable'):
     assert getattr(nets_slim, name) is getattr(tf_slim, name), name
 
