@@ -20,7 +20,7 @@ import importlib
 
 ModelInfo = collections.namedtuple('ModelInfo', [
     'name', 'fn', 'family', 'arg_scope_fn', 'default_image_size',
-    'num_classes', 'preprocessing'
+    'num_classes', 'preprocessing', 'min_image_size', 'num_frames'
 ])
 ModelInfo.__doc__ = """What the registry knows of one model.
 
@@ -32,19 +32,25 @@ ModelInfo.__doc__ = """What the registry knows of one model.
   num_classes: classes of its usual ImageNet checkpoints (1001 with slim's
     background class, or 1000).
   preprocessing: the preprocessing its weights expect ('inception', 'vgg',
-    'caffe', 'tf' or 'torch').
+    'caffe', 'tf', 'torch', 'cifarnet' or 'lenet').
+  min_image_size: the smallest height and width its default classifier head
+    takes (fixed pooling or fully connected kernels, e.g. 224 for vgg_16);
+    None when any size of at least 32 works.
+  num_frames: for video models (inputs [batch, frames, height, width, 3]),
+    the clip length of its usual checkpoints; None for image models.
 """
 
 _MODELS = collections.OrderedDict()
 
 
 def register(family, arg_scope_fn, default_image_size=224, num_classes=1000,
-             preprocessing='vgg', name=None):
+             preprocessing='vgg', name=None, min_image_size=None,
+             num_frames=None):
   """Decorator registering a model function under `name` or its `__name__`.
 
   `name` is upstream's nets_factory key where it differs from the function's
   name (e.g. 'mobilenet_v3_small' for `mobilenet_v3.small`). Also sets
-  `fn.default_image_size`, as slim does.
+  `fn.default_image_size`, as slim does. See `ModelInfo` for the others.
 
   Raises:
     ValueError: if a model of the same name is already registered.
@@ -56,7 +62,8 @@ def register(family, arg_scope_fn, default_image_size=224, num_classes=1000,
       raise ValueError('model %r is registered twice' % key)
     fn.default_image_size = default_image_size
     _MODELS[key] = ModelInfo(key, fn, family, arg_scope_fn,
-                             default_image_size, num_classes, preprocessing)
+                             default_image_size, num_classes, preprocessing,
+                             min_image_size, num_frames)
     return fn
 
   return decorate
