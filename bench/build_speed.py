@@ -1,4 +1,4 @@
-"""Graph-build time of every ResNet: slimnets against tf-slim's own nets.
+"""Graph-build time: slimnets against tf-slim's own nets.
 
 Builds each model (training mode, 1001/1000 classes, [None, 224, 224, 3]
 input, under its arg scope) alternately with slimnets and tf-slim in one
@@ -8,7 +8,12 @@ in depth). It also counts each graph's ops and times TensorFlow's own cost
 of adding an op (a chain of tf.identity ops): the floor under any Python
 graph builder, which says how much faster a build could still get.
 
+`run_zoo` does the same for the other networks tf-slim 1.1.0 ships
+(alexnet, overfeat, vgg, inception v1-v3), per convolution layer instead of
+per unit.
+
 Run: python -m bench.build_speed [--repeats N] [--models resnet_v2_152 ...]
+     python -m bench.build_speed --zoo
 """
 
 import argparse
@@ -27,9 +32,12 @@ from nets import resnet_utils
 DEFAULT_MODELS = ('resnet_v1_50', 'resnet_v1_101', 'resnet_v1_152',
                   'resnet_v1_200', 'resnet_v2_50', 'resnet_v2_101',
                   'resnet_v2_152', 'resnet_v2_200')
+# The other research/slim networks tf-slim 1.1.0 ships (tf_slim.nets).
+ZOO_MODELS = ('alexnet_v2', 'overfeat', 'vgg_a', 'vgg_16', 'vgg_19',
+              'inception_v1', 'inception_v2', 'inception_v3')
 
 
-def _build_seconds(model_fn, arg_scope_fn, num_classes):
+def _build_seconds(model_fn, arg_scope_fn, num_classes, size=224):
   """(process CPU seconds to build, op count of the graph)."""
   # The previous builds' graphs are garbage in reference cycles; collected
   # now, outside the timing, they cannot trigger a full collection inside
@@ -37,7 +45,7 @@ def _build_seconds(model_fn, arg_scope_fn, num_classes):
   gc.collect()
   graph = tf.Graph()
   with graph.as_default():
-    images = tf.compat.v1.placeholder(tf.float32, [None, 224, 224, 3])
+    images = tf.compat.v1.placeholder(tf.float32, [None, size, size, 3])
     # Process CPU time: graph building is single-threaded Python, and CPU
     # time is far less disturbed than wall time by other processes.
     start = time.process_time()
@@ -145,13 +153,77 @@ def run(models=DEFAULT_MODELS, repeats=3):
   return results
 
 
+def _tf_slim_twin(name):
+  """tf-slim's (model function, arg scope function) of registered `name`."""
+  import importlib  # pylint: disable=import-outside-toplevel
+  _reference.slim_nets()  # the tf_keras alias
+  info = registry.get_model(name)
+  module = importlib.import_module('tf_slim.nets.' + info.family)
+  scope_name = info.arg_scope_fn.__name__
+  if not hasattr(module, scope_name):
+    # tf-slim keeps inception_v3_arg_scope (v1-v3's) in tf_slim.nets.inception.
+    module_scopes = importlib.import_module('tf_slim.nets.inception')
+    return getattr(module, name), getattr(module_scopes, scope_name)
+  return getattr(module, name), getattr(module, scope_name)
+
+
+def _conv_layers(graph):
+  return sum(1 for op in graph.get_operations() if op.type == 'Conv2D')
+
+
+def run_zoo(models=ZOO_MODELS, repeats=3):
+  """{model: {'slimnets_s', 'tf_slim_s', 'speedup', 'convs', ...}}.
+
+  Each model at its default image size and class count, training mode,
+  alternately with slimnets and tf-slim, median process CPU time of
+  `repeats`; `ms_per_conv` shows whether build time grows linearly with
+  depth (vgg_a, vgg_16, vgg_19 are one design at 11, 16 and 19 layers).
+  """
+  results = {}
+  for name in models:
+    info = registry.get_model(name)
+    their_fn, their_scope = _tf_slim_twin(name)
+    size = info.default_image_size
+    _build_seconds(info.fn, info.arg_scope_fn, info.num_classes, size)
+    _build_seconds(their_fn, their_scope, info.num_classes, size)
+    ours, theirs = [], []
+    for _ in range(repeats):
+      ours.append(_build_seconds(info.fn, info.arg_scope_fn,
+                                 info.num_classes, size)[0])
+      theirs.append(_build_seconds(their_fn, their_scope, info.num_classes,
+                                   size)[0])
+    graph = tf.Graph()
+    with graph.as_default(), slim.arg_scope(info.arg_scope_fn()):
+      info.fn(tf.compat.v1.placeholder(tf.float32, [None, size, size, 3]),
+              info.num_classes, is_training=True)
+    convs = _conv_layers(graph)
+    ours_s, theirs_s = statistics.median(ours), statistics.median(theirs)
+    results[name] = {
+        'slimnets_s': round(ours_s, 3),
+        'tf_slim_s': round(theirs_s, 3),
+        'speedup': round(theirs_s / ours_s, 2),
+        'convs': convs,
+        'slimnets_ms_per_conv': round(1000 * ours_s / convs, 2),
+        'tf_slim_ms_per_conv': round(1000 * theirs_s / convs, 2),
+        'repeats': repeats,
+    }
+    print('%-14s slimnets %6.3f s  tf-slim %6.3f s  speedup %.2fx' %
+          (name, ours_s, theirs_s, theirs_s / ours_s), flush=True)
+  return results
+
+
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--repeats', type=int, default=3)
   parser.add_argument('--models', nargs='+', default=list(DEFAULT_MODELS))
+  parser.add_argument('--zoo', action='store_true',
+                      help='the non-ResNet networks tf-slim ships instead')
   parser.add_argument('--json', help='also write the results here')
   args = parser.parse_args(argv)
-  results = run(args.models, args.repeats)
+  if args.zoo:
+    results = run_zoo(repeats=args.repeats)
+  else:
+    results = run(args.models, args.repeats)
   if args.json:
     with open(args.json, 'w') as f:
       json.dump(results, f, indent=1)

@@ -12,6 +12,7 @@ build-time figures with matplotlib.
 _BUILD_GOAL = 4.0           # issue 2: graph build >= 4x faster than tf-slim
 _BUILD_GOAL_MODEL = 'resnet_v2_152'  # ... for this model
 _LINEAR_GOAL = 1.25         # ms/unit at the deepest / shallowest depth
+_ZOO_BUILD_GOAL = 1.0       # issue 11: each zoo net builds >= as fast as tf-slim's
 _THROUGHPUT_GOAL = 1.0      # issue 6 item 5: fp32 ours / tf-slim
 _BF16_GOAL = 2.8            # issue 6 item 2: bf16 / fp32 inference, batch 8
 _AGREEMENT_GOAL = 0.99      # top-1 agreement of bf16 with fp32
@@ -236,11 +237,30 @@ def _grouped_goals(grouped):
   return rows
 
 
+def _zoo_build_goals(zoo):
+  worst = min(zoo, key=lambda name: zoo[name]['speedup'])
+  rows = [('Every other tf-slim net builds >= %gx as fast as tf-slim\'s own, '
+           'worst %s (issue 11)' % (_ZOO_BUILD_GOAL, worst),
+           '%.2fx (all: %.2fx to %.2fx)' % (
+               zoo[worst]['speedup'], zoo[worst]['speedup'],
+               max(r['speedup'] for r in zoo.values())),
+           _status(zoo[worst]['speedup'], _ZOO_BUILD_GOAL), '')]
+  vggs = [zoo[name] for name in ('vgg_a', 'vgg_19') if name in zoo]
+  if len(vggs) == 2:
+    growth = vggs[1]['slimnets_ms_per_conv'] / vggs[0]['slimnets_ms_per_conv']
+    rows.append(('Build time linear in depth: ms per conv of vgg_19 / vgg_a '
+                 '<= %.2f' % _LINEAR_GOAL, '%.2f' % growth,
+                 _status(growth, _LINEAR_GOAL, at_least=False), ''))
+  return rows
+
+
 def _goals_section(results):
   rows = []
   machine = results.get('machine', {})
   if results.get('build'):
     rows += _build_goals(results['build'])
+  if results.get('build_zoo'):
+    rows += _zoo_build_goals(results['build_zoo'])
   if results.get('throughput'):
     rows += _throughput_goals(results['throughput'], machine)
   if results.get('memory'):
@@ -303,6 +323,27 @@ def _build_section(build):
               'ops.' % (cost['model'], 100 * cost['get_variable_share'],
                         cost['variables'], cost['variable_ops'],
                         cost['ops'])]
+  return lines
+
+
+def _build_zoo_section(zoo):
+  lines = [
+      '## Graph-build time of the other tf-slim nets',
+      '',
+      'The research/slim networks tf-slim 1.1.0 also ships, each at its '
+      'default image size and class count, training mode, built alternately '
+      'in one process, median of %d (process CPU time). Goal: no slower than '
+      'tf-slim.' % next(iter(zoo.values()))['repeats'],
+      '',
+      '| model | convs | slimnets (s) | tf-slim (s) | speedup | slimnets '
+      'ms/conv | tf-slim ms/conv |',
+      '|---|---:|---:|---:|---:|---:|---:|',
+  ]
+  for name, row in zoo.items():
+    lines.append('| %s | %d | %.3f | %.3f | %.2fx | %.2f | %.2f |' % (
+        name, row['convs'], row['slimnets_s'], row['tf_slim_s'],
+        row['speedup'], row['slimnets_ms_per_conv'],
+        row['tf_slim_ms_per_conv']))
   return lines
 
 
@@ -510,6 +551,8 @@ def render(results, chart=None):
               '']
   if results.get('build'):
     lines += _build_section(results['build']) + ['']
+  if results.get('build_zoo'):
+    lines += _build_zoo_section(results['build_zoo']) + ['']
   if results.get('throughput'):
     lines += _throughput_section(results['throughput'])
   if results.get('extract'):

@@ -45,6 +45,7 @@ CHART = 'performance.png'  # next to the doc
 # Models of the quick build section: both versions, and two depths of one
 # to show the trend.
 _QUICK_BUILD_MODELS = ('resnet_v1_50', 'resnet_v2_50', 'resnet_v2_152')
+_QUICK_ZOO_MODELS = ('vgg_16', 'inception_v3')
 
 
 def _grouped(quick):
@@ -58,6 +59,9 @@ def _grouped(quick):
 SECTIONS = {
     'build': lambda quick: build_speed.run(
         _QUICK_BUILD_MODELS if quick else build_speed.DEFAULT_MODELS,
+        repeats=1 if quick else 3),
+    'build_zoo': lambda quick: build_speed.run_zoo(
+        _QUICK_ZOO_MODELS if quick else build_speed.ZOO_MODELS,
         repeats=1 if quick else 3),
     'throughput': throughput.run,
     'extract': extract_speed.run,
@@ -137,6 +141,10 @@ def _estimate_full_seconds(results):
       for b, rates in quick[kind].items() for r in rates.values() if r)
   setup = max(0.0, seconds['throughput'] - quick_timed) / quick_settings
   estimate['throughput'] = timed + setup * settings
+  if 'build_zoo' in seconds:
+    # 3 repeats (+1 warm-up) of all zoo models vs 1 (+1) of the quick ones.
+    estimate['build_zoo'] = seconds['build_zoo'] * 2 * len(
+        build_speed.ZOO_MODELS) / len(_QUICK_ZOO_MODELS)
   estimate['extract'] = seconds['extract'] * 128 * 2 / 16
   estimate['memory'] = seconds['memory'] * 1.5  # batch 16 vs 4, measured
   estimate['precision'] = seconds['precision'] * 400 / 60

@@ -37,6 +37,7 @@ import re
 
 import tensorflow as tf
 
+from nets import registry
 from nets import runtime
 
 FeatureInfo = collections.namedtuple('FeatureInfo',
@@ -183,8 +184,10 @@ def _info_from_shapes(end_points, size):
     shape = tensor.shape
     channels = shape[-1] if shape.rank else None
     stride = None
-    if shape.rank == 4 and shape[1] is not None and shape[1] > 1:
-      ratio = size / shape[1]
+    # Height is axis 1 of image features, axis 2 of video ones [B, T, H, W, C].
+    height = shape[shape.rank - 3] if shape.rank in (4, 5) else None
+    if height is not None and height > 1:
+      ratio = size / height
       # VALID-padded nets shrink a little more than the stride; the nearest
       # power of two is the stride at this large probe size.
       stride = int(2 ** round(math.log2(ratio)))
@@ -199,7 +202,7 @@ def _probe(name, output_stride, num_classes, frozen_kwargs):
   # and the cache must not depend on the scope.
   with graph.as_default(), runtime.data_format_scope('NHWC'):
     images = tf.compat.v1.placeholder(
-        tf.float32, [1, _PROBE_SIZE, _PROBE_SIZE, 3], name='probe')
+        tf.float32, registry.input_shape(name, 1, _PROBE_SIZE), name='probe')
     _, end_points = build_end_points(images, name, output_stride,
                                      is_training=False,
                                      num_classes=num_classes,

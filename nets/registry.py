@@ -101,3 +101,25 @@ def get_model(name):
     raise ValueError('Name of network unknown %s; known networks: %s' %
                      (name, ', '.join(_MODELS)))
   return _MODELS[name]
+
+
+def input_shape(name, batch_size=1, image_size=None, num_frames=None):
+  """The input shape `name` takes: [batch, height, width, 3] for image models,
+  [batch, frames, height, width, 3] for video models.
+
+  Args:
+    name: a registered model name.
+    batch_size: the batch dimension (None for any).
+    image_size: height and width; default the model's default_image_size.
+    num_frames: clip length of a video model; default its `num_frames`.
+
+  Raises:
+    ValueError: for an unknown name, listing the known ones.
+  """
+  info = get_model(name)
+  size = info.default_image_size if image_size is None else image_size
+  if info.num_frames is None:
+    return [batch_size, size, size, 3]
+  frames = info.num_frames if num_frames is None else num_frames
+  return [batch_size, frames, size, size, 3]
+

@@ -224,13 +224,16 @@ def _build(name, image_size, num_classes, batch_size=1, data_format='NHWC',
   """
   tf = _quiet_tensorflow()
   from nets import nets_factory  # pylint: disable=g-import-not-at-top
+  from nets import registry  # pylint: disable=g-import-not-at-top
   from nets import runtime  # pylint: disable=g-import-not-at-top
   graph = tf.Graph()
   with graph.as_default():
     network_fn = nets_factory.get_network_fn(name, num_classes=num_classes,
                                              is_training=False)
+    # Video models take clips [batch, frames, height, width, 3].
     images = tf.compat.v1.placeholder(
-        tf.float32, [batch_size, image_size, image_size, 3], name='images')
+        tf.float32, registry.input_shape(name, batch_size, image_size),
+        name='images')
     try:
       # Graph only, never run here: build the layout asked for even where
       # this CPU could not run it (NCHW is the GPU layout).

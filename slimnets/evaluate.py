@@ -238,10 +238,27 @@ def get_dataset(dataset_name, split_name, dataset_dir):
     raise InputError(_errors.one_line(error)) from None
 
 
+def check_image_model(model_name):
+  """Raises ValueError for a video model: the commands read image datasets.
+
+  (An unknown name passes; the factory lists the known ones.)
+  """
+  from nets import registry  # pylint: disable=import-outside-toplevel
+  if (model_name in registry.list_models() and
+      registry.get_model(model_name).num_frames):
+    raise ValueError(
+        '--model_name=%s is a video model (clips [batch, frames, height, '
+        'width, 3]); train, eval and export read image datasets. Build it '
+        'from Python (nets.%s), or run `slimnets extract` on still images'
+        % (model_name, registry.get_model(model_name).family))
+
+
 def network_fn(model_name, num_classes, is_training=False):
-  """`nets_factory.get_network_fn`, an unknown name as InputError."""
+  """`nets_factory.get_network_fn`; an unknown name or a video model as
+  InputError."""
   from nets import nets_factory  # pylint: disable=import-outside-toplevel
   try:
+    check_image_model(model_name)
     return nets_factory.get_network_fn(model_name, num_classes=num_classes,
                                        is_training=is_training)
   except ValueError as error:

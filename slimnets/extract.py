@@ -430,6 +430,7 @@ def build_pipeline(paths, model, endpoints=None, batch_size=32,
   """
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from nets import features  # pylint: disable=import-outside-toplevel
+  from nets import registry  # pylint: disable=import-outside-toplevel
   from slimnets import preprocessing  # pylint: disable=import-outside-toplevel
   from nets import runtime  # pylint: disable=import-outside-toplevel
   preprocess = preprocessing.for_model(model, image_size)
@@ -450,6 +451,11 @@ def build_pipeline(paths, model, endpoints=None, batch_size=32,
   dataset = dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
   index, images = tf.compat.v1.data.make_one_shot_iterator(
       dataset).get_next()
+  num_frames = registry.get_model(model).num_frames
+  if num_frames:
+    # A video model sees each image as a still clip, every frame the same
+    # (the "boring video" of the I3D paper, arXiv:1705.07750).
+    images = tf.tile(images[:, tf.newaxis], [1, num_frames, 1, 1, 1])
   with runtime.data_format_scope(data_format):
     tensors, info = features.extract_features(
         images, model, list(endpoints or DEFAULT_ENDPOINTS),
@@ -458,7 +464,10 @@ def build_pipeline(paths, model, endpoints=None, batch_size=32,
   outputs = {}
   for item in info:
     tensor = tensors[item.name]
-    if tensor.shape.rank == 4 and (pool or item.stride is None):
+    if tensor.shape.rank == 5 and (pool or item.stride is None):
+      # Video features [N, T, H, W, C]: pooled over time and space.
+      tensor = tf.reduce_mean(tensor, [1, 2, 3])
+    elif tensor.shape.rank == 4 and (pool or item.stride is None):
       # Pooled vectors are stored [N, C], not [N, 1, 1, C].
       tensor = tf.reduce_mean(tensor, spatial_axes)
     elif tensor.shape.rank == 4 and data_format == 'NCHW':

