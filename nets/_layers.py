@@ -118,8 +118,9 @@ def _describe(tensor):
 
 
 def _channels(inputs, data_format, layer):
-  """The static channel count of rank-4 `inputs`, or a clear error."""
-  axis = 1 if data_format == _NCHW else 3
+  """The static channel count of rank-4 (or rank-5) `inputs`, or a clear
+  error."""
+  axis = 1 if data_format == _NCHW else -1
   channels = inputs.shape.dims[axis].value
   if channels is None:
     raise ValueError('%s: inputs %s have an unknown channel dimension; it must '
@@ -280,7 +281,10 @@ def batch_norm(inputs,
   before the output is returned when that is None.
 
   Args:
-    inputs: rank-2 or rank-4 tensor with a known channel dimension.
+    inputs: rank-2, rank-4 or rank-5 tensor with a known channel dimension
+      (rank 5 is video, [batch, time, height, width, channels] under
+      data_format 'NHWC', [batch, channels, time, height, width] under
+      'NCHW').
     decay: moving-average decay.
     center: add the `beta` offset.
     scale: multiply by `gamma`.
@@ -300,7 +304,10 @@ def batch_norm(inputs,
     trainable: put `beta` and `gamma` in TRAINABLE_VARIABLES.
     batch_weights, renorm, renorm_clipping, renorm_decay, adjustment: accepted
       for signature compatibility; only their defaults are supported.
-    fused: accepted for compatibility; the fused kernel is always used.
+    fused: the fused kernel is always used; `fused=False` (tf-slim's
+      layer path) makes the moving variance follow the biased batch
+      variance, as tf-slim's then does, instead of the fused kernel's
+      unbiased (n / (n - 1)) one.
     data_format: 'NHWC' or 'NCHW'.
     zero_debias_moving_mean: zero-debias the moving mean (adds its variables).
     scope: variable scope, default 'BatchNorm'.
@@ -308,7 +315,7 @@ def batch_norm(inputs,
   Returns:
     The normalized tensor, same shape as `inputs`.
   """
-  del fused, renorm_clipping, renorm_decay  # only meaningful with unsupported paths
+  del renorm_clipping, renorm_decay  # only meaningful with unsupported paths
   for name, value in (('batch_weights', batch_weights), ('renorm', renorm),
                       ('adjustment', adjustment)):
     if value:
@@ -322,9 +329,9 @@ def batch_norm(inputs,
     inputs = tf.convert_to_tensor(inputs)
     original_shape = inputs.shape
     rank = original_shape.ndims
-    if rank not in (2, 4):
+    if rank not in (2, 4, 5):
       raise ValueError(
-          'batch_norm: inputs must be rank 2 or 4, got %s %s' %
+          'batch_norm: inputs must be rank 2, 4 or 5, got %s %s' %
           ('unknown rank' if rank is None else 'rank %d' % rank,
            _describe(inputs)))
     if rank == 2:
@@ -338,6 +345,9 @@ def batch_norm(inputs,
           [-1, 1, 1, channels])
     channels = _channels(inputs, data_format, 'batch_norm')
     params_shape = [channels]
+    # The fused kernel takes 5-D inputs under the 3-D names of the layouts.
+    kernel_format = (data_format if rank != 5 else
+                     {_NHWC: 'NDHWC', _NCHW: 'NCDHW'}[data_format])
     param_initializers = param_initializers or {}
     param_regularizers = param_regularizers or {}
 
@@ -377,14 +387,18 @@ def batch_norm(inputs,
       empty = tf.constant([], tf.float32)
       outputs, batch_mean, batch_variance = tf.raw_ops.FusedBatchNormV3(
           x=inputs, scale=gamma, offset=beta, mean=empty, variance=empty,
-          epsilon=epsilon, data_format=data_format, is_training=True)[:3]
+          epsilon=epsilon, data_format=kernel_format, is_training=True)[:3]
+      if fused is False:
+        # Back to the biased variance tf.nn.moments gives tf-slim's layer.
+        count = tf.cast(tf.size(inputs) // channels, tf.float32)
+        batch_variance *= tf.maximum(count - 1.0, 0.0) / count
       return outputs, batch_mean, batch_variance
 
     def inference():
       return tf.raw_ops.FusedBatchNormV3(
           x=inputs, scale=gamma, offset=beta, mean=moving_mean,
-          variance=moving_variance, epsilon=epsilon, data_format=data_format,
-          is_training=False)[:3]
+          variance=moving_variance, epsilon=epsilon,
+          data_format=kernel_format, is_training=False)[:3]
 
     outputs, mean, variance = _smart_cond(is_training, training, inference)
     is_training_value = _static_value(is_training)
@@ -795,3 +809,4 @@ def flatten(inputs, outputs_collections=None, scope=None):
       shape = [-1, features]
     outputs = tf.reshape(inputs, shape)
     return slim_utils.collect_named_outputs(outputs_collections, sc, outputs)
+

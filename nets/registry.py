@@ -75,6 +75,8 @@ _FAMILIES = (
     'nets.resnet_v2',
     'nets.resnext',
     'nets.xception',
+    'nets.s3dg',
+    'nets.i3d',
 )
 
 

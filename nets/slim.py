@@ -19,7 +19,8 @@ re-exported as it is, except for the layers below, which are slimnets' own
                                them).
   conv2d (convolution2d), separable_conv2d (separable_convolution2d),
   max_pool2d, avg_pool2d, dropout, fully_connected (and `linear`, `relu`,
-  `relu6`, `elu` on it), flatten
+  `relu6`, `elu` on it), flatten, conv3d (convolution3d), max_pool3d,
+  avg_pool3d
                                tf-slim's work, but on TensorFlow's legacy
                                Keras layer classes (graph building slows down
                                with depth); ours are what slimnets' networks
@@ -27,7 +28,6 @@ re-exported as it is, except for the layers below, which are slimnets' own
                                batch_norm to ours.
 
 Every other tf-slim layer taking a `normalizer_fn` (`convolution`, `conv1d`,
-`conv3d`,
 `conv2d_in_plane`, `conv2d_transpose`, `conv3d_transpose`) is tf-slim's own,
 behind a wrapper that passes tf-slim's batch_norm on as ours. `layers` is a
 copy of `tf_slim.layers`' namespace with the same replacements.
@@ -62,6 +62,7 @@ import tf_slim as _tf_slim
 from tf_slim import layers as _tf_slim_layers
 
 from nets import _layers
+from nets import _layers_3d
 
 # tf-slim's namespace as it is (the __future__ markers of its sources aside);
 # the replacements below are bound over it.
@@ -96,7 +97,9 @@ flatten = _layers.flatten
 
 convolution = _with_our_batch_norm(_tf_slim.convolution)
 conv1d = convolution1d = _with_our_batch_norm(_tf_slim.conv1d)
-conv3d = convolution3d = _with_our_batch_norm(_tf_slim.conv3d)
+conv3d = convolution3d = _layers_3d.conv3d
+max_pool3d = _layers_3d.max_pool3d
+avg_pool3d = _layers_3d.avg_pool3d
 conv2d_in_plane = convolution2d_in_plane = _with_our_batch_norm(
     _tf_slim.conv2d_in_plane)
 conv2d_transpose = convolution2d_transpose = _with_our_batch_norm(
@@ -118,9 +121,10 @@ elu = _rebound(_tf_slim.elu)
 
 OURS = ('batch_norm', 'conv2d', 'convolution2d', 'separable_conv2d',
         'separable_convolution2d', 'max_pool2d', 'avg_pool2d', 'dropout',
-        'fully_connected', 'linear', 'relu', 'relu6', 'elu', 'flatten')
+        'fully_connected', 'linear', 'relu', 'relu6', 'elu', 'flatten',
+        'conv3d', 'convolution3d', 'max_pool3d', 'avg_pool3d')
 WRAPPED = ('convolution',
-           'conv1d', 'convolution1d', 'conv3d', 'convolution3d',
+           'conv1d', 'convolution1d',
            'conv2d_in_plane', 'convolution2d_in_plane', 'conv2d_transpose',
            'convolution2d_transpose', 'conv3d_transpose',
            'convolution3d_transpose')

@@ -333,10 +333,11 @@ weights and the unit keeps what is left (e.g. its 'preact' batch norm);
 variables under no end point (e.g. 'postnorm') are listed on a last row. The
 rows add up to the trainable total.
 
-Multiply-adds count every Conv2D, DepthwiseConv2dNative and MatMul op of the
-graph, per image: output elements x kernel height x width x input channels
-per group (Conv2D), x kernel height x width (depthwise), x inner dimension
-(MatMul). Batch norm, biases, activations and pooling are not counted.
+Multiply-adds count every Conv2D, Conv3D, DepthwiseConv2dNative and MatMul op
+of the graph, per image: output elements x kernel height x width x input
+channels per group (Conv2D), x kernel time x height x width x input channels
+(Conv3D), x kernel height x width (depthwise), x inner dimension (MatMul).
+Batch norm, biases, activations and pooling are not counted.
 
 --data-format NCHW builds the network channels-first, as a GPU would run it:
 the shapes shown are then the end points' real NCHW shapes ([batch, channels,
@@ -393,7 +394,7 @@ def _owned_parameters(end_point_names, variables):
 
 
 def multiply_adds(graph):
-  """Multiply-adds of the Conv2D, depthwise and MatMul ops of `graph`.
+  """Multiply-adds of the Conv2D, Conv3D, depthwise and MatMul ops of `graph`.
 
   Args:
     graph: a `tf.Graph` whose shapes are fully known.
@@ -406,7 +407,7 @@ def multiply_adds(graph):
   """
   total = 0
   for op in graph.get_operations():
-    if op.type not in ('Conv2D', 'DepthwiseConv2dNative', 'MatMul'):
+    if op.type not in ('Conv2D', 'Conv3D', 'DepthwiseConv2dNative', 'MatMul'):
       continue
     outputs = op.outputs[0].shape.num_elements()
     kernel = op.inputs[1].shape
@@ -416,6 +417,9 @@ def multiply_adds(graph):
     if op.type == 'Conv2D':
       # HWIO; for a grouped conv I is already input channels / groups.
       total += outputs * kernel[0] * kernel[1] * kernel[2]
+    elif op.type == 'Conv3D':
+      # DHWIO: time, height, width, input channels.
+      total += outputs * kernel[0] * kernel[1] * kernel[2] * kernel[3]
     elif op.type == 'DepthwiseConv2dNative':
       total += outputs * kernel[0] * kernel[1]
     else:

@@ -1,9 +1,12 @@
-"""`nets._layers.fully_connected` and `flatten` against tf-slim's own.
+"""`nets._layers.fully_connected`, `flatten` and unfused batch_norm against
+tf-slim's own.
 
 The zoo's classifier heads (cifarnet, lenet, NASNet) and users' networks
 (`from nets import slim`) build them; they must create tf-slim's variables
 and regularization losses and compute its numbers (within 1e-5 relative),
-and refuse bad inputs in one line naming the layer.
+and refuse bad inputs in one line naming the layer. `batch_norm(...,
+fused=False)` (the I3D / S3D-G arg scopes) must move its statistics as
+tf-slim's layer path does.
 """
 
 import numpy as np
@@ -100,3 +103,32 @@ def test_unknown_features_are_refused_by_name():
     with pytest.raises(ValueError, match='fully_connected fc: .*unknown last'):
       _layers.fully_connected(
           tf.compat.v1.placeholder(tf.float32, [None, None]), 4, scope='fc')
+
+
+def test_unfused_batch_norm_moves_as_tf_slim():
+  # tf-slim's fused=False path updates the moving variance with the biased
+  # batch variance, its fused kernel with the unbiased one.
+  slim = _tf_slim()
+  values = np.random.RandomState(1).randn(2, 3, 3, 4).astype(np.float32) * 3
+  moving = {}
+  for fused in (False, None):
+    for name, layer in (('tf_slim', slim.batch_norm),
+                        ('ours', _layers.batch_norm)):
+      graph = tf.Graph()
+      with graph.as_default():
+        output = layer(values, decay=0.5, fused=fused, is_training=True,
+                       scope='bn')
+        updates = tf.compat.v1.get_collection(
+            tf.compat.v1.GraphKeys.UPDATE_OPS)
+        variance, = [v for v in tf.compat.v1.global_variables()
+                     if v.op.name == 'bn/moving_variance']
+      with new_session(graph) as sess:
+        sess.run(tf.compat.v1.global_variables_initializer())
+        sess.run([output, updates])
+        moving[(fused, name)] = sess.run(variance)
+  for fused in (False, None):
+    assert_close(moving[(fused, 'ours')], moving[(fused, 'tf_slim')],
+                 what='moving_variance, fused=%s' % fused)
+  biased = 0.5 + 0.5 * values.reshape(-1, 4).var(axis=0)
+  assert_close(moving[(False, 'ours')], biased, what='biased variance')
+  assert not np.allclose(moving[(None, 'ours')], biased)
