@@ -34,8 +34,9 @@ ModelInfo.__doc__ = """What the registry knows of one model.
   preprocessing: the preprocessing its weights expect ('inception', 'vgg',
     'caffe', 'tf', 'torch', 'cifarnet' or 'lenet').
   min_image_size: the smallest height and width its default classifier head
-    takes (fixed pooling or fully connected kernels, e.g. 224 for vgg_16);
-    None when any size of at least 32 works.
+    takes in training mode (fixed pooling or fully connected kernels, e.g.
+    224 for vgg_16; NASNet's aux head, built in training only); None when
+    any size of at least 32 works.
   num_frames: for video models (inputs [batch, frames, height, width, 3]),
     the clip length of its usual checkpoints; None for image models.
 """
@@ -69,14 +70,20 @@ def register(family, arg_scope_fn, default_image_size=224, num_classes=1000,
   return decorate
 
 
-# The family modules, in the order `list_models()` gives their models.
+# The family modules, in the order `list_models()` gives their models: slimnets'
+# first models, then research/slim's nets_factory order.
 _FAMILIES = (
     'nets.resnet_v1',
     'nets.resnet_v2',
     'nets.resnext',
     'nets.xception',
-    'nets.s3dg',
+    'nets.alexnet',
+    'nets.cifarnet',
+    'nets.overfeat',
+    'nets.vgg',
     'nets.i3d',
+    'nets.s3dg',
+    'nets.lenet',
 )
 
 
