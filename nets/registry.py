@@ -84,6 +84,8 @@ _FAMILIES = (
     'nets.inception_v1',
     'nets.inception_v2',
     'nets.inception_v3',
+    'nets.inception_v4',
+    'nets.inception_resnet_v2',
     'nets.i3d',
     'nets.s3dg',
     'nets.lenet',
