@@ -89,6 +89,7 @@ _FAMILIES = (
     'nets.i3d',
     'nets.s3dg',
     'nets.lenet',
+    'nets.mobilenet_v1',
 )
 
 
