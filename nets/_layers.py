@@ -810,3 +810,118 @@ def flatten(inputs, outputs_collections=None, scope=None):
     outputs = tf.reshape(inputs, shape)
     return slim_utils.collect_named_outputs(outputs_collections, sc, outputs)
 
+
+@_answers_to(slim.group_norm)
+def group_norm(inputs,
+               groups=32,
+               channels_axis=-1,
+               reduction_axes=(-3, -2),
+               center=True,
+               scale=True,
+               epsilon=1e-6,
+               activation_fn=None,
+               param_initializers=None,
+               reuse=None,
+               variables_collections=None,
+               outputs_collections=None,
+               trainable=True,
+               scope=None,
+               mean_close_to_zero=False):
+  """Group normalization (Wu and He, arXiv:1803.08494) as tf-slim's.
+
+  The channels are split into `groups` groups of consecutive channels; each
+  group is normalized by its mean and variance over `reduction_axes` and its
+  own channels, then scaled by `gamma` and offset by `beta` per channel.
+  Variables `GroupNorm/beta` and `GroupNorm/gamma` (no moving statistics:
+  training and inference compute the same thing).
+
+  Args:
+    inputs: a tensor of rank 2 or more with a known channel dimension.
+    groups: number of groups; must divide the channels.
+    channels_axis: the channel axis (negative counts from the end).
+    reduction_axes: the other axes the statistics are taken over, e.g.
+      (-3, -2) for NHWC, (-2, -1) for NCHW.
+    center: add the `beta` offset.
+    scale: multiply by `gamma`.
+    epsilon: added to the variance.
+    activation_fn: applied to the output, or None.
+    param_initializers: optional dict of initializers for `beta`, `gamma`.
+    reuse: reuse the variables of `scope`.
+    variables_collections: extra collections (a list, or a dict keyed by
+      variable name).
+    outputs_collections: collections the output is added to.
+    trainable: put the variables in TRAINABLE_VARIABLES.
+    scope: variable scope, default 'GroupNorm'.
+    mean_close_to_zero: compute the variance from sufficient statistics (one
+      pass), more accurate when the mean is close to zero.
+
+  Returns:
+    The normalized tensor, same shape as `inputs`.
+
+  Raises:
+    ValueError: for an unknown rank or channel dimension, axes out of range
+      or overlapping the channel axis, or groups not dividing the channels.
+  """
+  inputs = tf.convert_to_tensor(inputs)
+  rank = inputs.shape.rank
+  if rank is None or rank < 2:
+    raise ValueError('group_norm: inputs must have rank 2 or more, got %s' %
+                     _describe(inputs))
+  channel_axis = channels_axis % rank if -rank <= channels_axis < rank else None
+  axes = [a % rank for a in reduction_axes if -rank <= a < rank]
+  if channel_axis is None or len(axes) != len(reduction_axes):
+    raise ValueError('group_norm: channels_axis %r or reduction_axes %r out of '
+                     'range for %s' % (channels_axis, reduction_axes,
+                                       _describe(inputs)))
+  if channel_axis in axes:
+    raise ValueError('group_norm: reduction_axes %r must not contain the '
+                     'channels_axis %r' % (reduction_axes, channels_axis))
+  channels = inputs.shape.dims[channel_axis].value
+  if channels is None:
+    raise ValueError('group_norm: inputs %s have an unknown channel dimension'
+                     % _describe(inputs))
+  if groups < 1 or channels % groups:
+    raise ValueError('group_norm: groups=%d must divide the %d channels of %s'
+                     % (groups, channels, _describe(inputs)))
+  dynamic = tf.shape(inputs)
+  dims = [d if d is not None else dynamic[i]
+          for i, d in enumerate(inputs.shape.as_list())]
+  # The channel axis becomes [groups, channels // groups]; axes after it
+  # move one place.
+  grouped_shape = (dims[:channel_axis] + [groups, channels // groups] +
+                   dims[channel_axis + 1:])
+  moments_axes = [channel_axis + 1] + [a + 1 if a > channel_axis else a
+                                       for a in axes]
+  params_shape = ([1] * channel_axis + [groups, channels // groups] +
+                  [1] * (rank - channel_axis - 1))
+  with tf.compat.v1.variable_scope(
+      scope, 'GroupNorm', [inputs], reuse=reuse) as sc:
+    param_initializers = param_initializers or {}
+    dtype = inputs.dtype.base_dtype
+
+    def param(name, default_initializer):
+      variable = _model_variable(
+          name, [channels], dtype,
+          param_initializers.get(name, default_initializer), None, trainable,
+          variables_collections, name)
+      return tf.reshape(variable, params_shape)
+
+    # beta before gamma: tf-slim's variable order.
+    beta = param('beta', tf.compat.v1.zeros_initializer()) if center else None
+    gamma = param('gamma', tf.compat.v1.ones_initializer()) if scale else None
+    grouped = tf.reshape(inputs, grouped_shape)
+    if mean_close_to_zero:
+      counts, mean_ss, variance_ss, _ = tf.nn.sufficient_statistics(
+          grouped, moments_axes, keepdims=True)
+      mean, variance = tf.nn.normalize_moments(counts, mean_ss, variance_ss,
+                                               shift=None)
+    else:
+      mean, variance = tf.nn.moments(grouped, moments_axes, keepdims=True)
+    outputs = tf.nn.batch_normalization(grouped, mean, variance, beta, gamma,
+                                        epsilon)
+    outputs = tf.reshape(outputs, dynamic)
+    outputs.set_shape(inputs.shape)
+    if activation_fn is not None:
+      outputs = activation_fn(outputs)
+    return slim_utils.collect_named_outputs(outputs_collections, sc.name,
+                                            outputs)

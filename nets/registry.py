@@ -90,6 +90,8 @@ _FAMILIES = (
     'nets.s3dg',
     'nets.lenet',
     'nets.mobilenet_v1',
+    'nets.mobilenet.mobilenet_v2',
+    'nets.mobilenet.mobilenet_v3',
 )
 
 

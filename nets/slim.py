@@ -94,6 +94,7 @@ avg_pool2d = _layers.avg_pool2d
 dropout = _layers.dropout
 fully_connected = _layers.fully_connected
 flatten = _layers.flatten
+group_norm = _layers.group_norm
 
 convolution = _with_our_batch_norm(_tf_slim.convolution)
 conv1d = convolution1d = _with_our_batch_norm(_tf_slim.conv1d)
@@ -122,7 +123,7 @@ elu = _rebound(_tf_slim.elu)
 OURS = ('batch_norm', 'conv2d', 'convolution2d', 'separable_conv2d',
         'separable_convolution2d', 'max_pool2d', 'avg_pool2d', 'dropout',
         'fully_connected', 'linear', 'relu', 'relu6', 'elu', 'flatten',
-        'conv3d', 'convolution3d', 'max_pool3d', 'avg_pool3d')
+        'conv3d', 'convolution3d', 'max_pool3d', 'avg_pool3d', 'group_norm')
 WRAPPED = ('convolution',
            'conv1d', 'convolution1d',
            'conv2d_in_plane', 'convolution2d_in_plane', 'conv2d_transpose',

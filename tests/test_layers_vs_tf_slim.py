@@ -1,5 +1,5 @@
-"""`nets._layers.fully_connected`, `flatten` and unfused batch_norm against
-tf-slim's own.
+"""`nets._layers.fully_connected`, `flatten`, `group_norm` and unfused
+batch_norm against tf-slim's own.
 
 The zoo's classifier heads (cifarnet, lenet, NASNet) and users' networks
 (`from nets import slim`) build them; they must create tf-slim's variables
@@ -132,3 +132,36 @@ def test_unfused_batch_norm_moves_as_tf_slim():
   biased = 0.5 + 0.5 * values.reshape(-1, 4).var(axis=0)
   assert_close(moving[(False, 'ours')], biased, what='biased variance')
   assert not np.allclose(moving[(None, 'ours')], biased)
+
+
+@pytest.mark.parametrize('shape, groups, kwargs', [
+    ((2, 5, 4, 16), 8, {}),
+    ((2, 5, 4, 12), 3, {'mean_close_to_zero': True, 'epsilon': 1e-3}),
+    ((2, 8, 5, 3), 4, {'channels_axis': 1, 'reduction_axes': (2, 3)}),
+])
+def test_group_norm_matches_tf_slim(shape, groups, kwargs):
+  # MobileNet's group-norm variants build it (mobilenet_base_group_norm).
+  slim = _tf_slim()
+  values = np.random.RandomState(2).randn(*shape).astype(np.float32) * 2 + 1
+  graph = tf.Graph()
+  with graph.as_default():
+    gamma = tf.compat.v1.random_uniform_initializer(0.5, 1.5)
+    beta = tf.compat.v1.random_normal_initializer()
+    theirs = slim.group_norm(
+        values, groups, param_initializers={'gamma': gamma, 'beta': beta},
+        scope='gn', **kwargs)
+    ours = _layers.group_norm(values, groups, scope='gn', reuse=True,
+                              **kwargs)
+    names = sorted(v.op.name for v in tf.compat.v1.global_variables())
+  assert names == ['gn/beta', 'gn/gamma']
+  with new_session(graph) as sess:
+    sess.run(tf.compat.v1.global_variables_initializer())
+    ours_value, theirs_value = sess.run([ours, theirs])
+  assert_close(ours_value, theirs_value, what='group_norm')
+
+
+def test_group_norm_refuses_groups_that_do_not_divide_the_channels():
+  with tf.Graph().as_default():
+    with pytest.raises(ValueError, match='groups') as raised:
+      _layers.group_norm(tf.zeros([1, 4, 4, 10]), groups=4)
+  assert '\n' not in str(raised.value)
