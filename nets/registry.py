@@ -92,6 +92,8 @@ _FAMILIES = (
     'nets.mobilenet_v1',
     'nets.mobilenet.mobilenet_v2',
     'nets.mobilenet.mobilenet_v3',
+    'nets.nasnet.nasnet',
+    'nets.nasnet.pnasnet',
 )
 
 
