@@ -32,6 +32,7 @@ Typical use:
 
 import collections
 import functools
+import inspect
 import math
 import re
 
@@ -45,14 +46,17 @@ FeatureInfo = collections.namedtuple('FeatureInfo',
 FeatureInfo.__doc__ = """One selected end point.
 
   name: the full end-point key, e.g. 'resnet_v2_50/block4'.
-  channels: its channel count.
+  channels: its channel count (None for a flattened map such as cifarnet's
+    'Flatten', whose width depends on the input size).
   stride: input size / its spatial size (e.g. 32 for block4, 16 with
     output_stride 16), or None for globally pooled end points such as
     'global_pool' (and logits).
 """
 
-# A spatial size of 1 at this input size means a global pool, not a stride.
+# Strides come from two probe sizes: _PROBE_GROWTH is a multiple of every
+# stride a network has (64 > 32), _PROBE_SIZE above every minimum size.
 _PROBE_SIZE = 512
+_PROBE_GROWTH = 64
 _BLOCK_RE = re.compile(r'block\d+$')
 
 
@@ -148,9 +152,20 @@ def select_endpoints(names, selectors=None):
   return [n for n in names if n in chosen]
 
 
-def _model_kwargs(output_stride, kwargs):
+def _takes_output_stride(name):
+  parameters = inspect.signature(registry.get_model(name).fn).parameters
+  return 'output_stride' in parameters or any(
+      p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+
+
+def _model_kwargs(name, output_stride, kwargs):
   kwargs = dict(kwargs)
   if output_stride is not None:
+    # Checked here: the model function itself would raise a TypeError.
+    if name in registry.list_models() and not _takes_output_stride(name):
+      raise ValueError(
+          'model %s has no atrous variant and takes no output_stride (got '
+          '%r); leave output_stride unset' % (name, output_stride))
     kwargs['output_stride'] = output_stride
   return kwargs
 
@@ -175,46 +190,65 @@ def build_end_points(images, name, output_stride=None, is_training=False,
   network_fn = nets_factory.get_network_fn(name, num_classes=num_classes,
                                            weight_decay=weight_decay,
                                            is_training=is_training)
-  return network_fn(images, **_model_kwargs(output_stride, kwargs))
+  return network_fn(images, **_model_kwargs(name, output_stride, kwargs))
 
 
-def _info_from_shapes(end_points, size):
+def _height(tensor):
+  """Spatial height of an image [B, H, W, C] or video [B, T, H, W, C] map."""
+  shape = tensor.shape
+  return shape[shape.rank - 3] if shape.rank in (4, 5) else None
+
+
+def _info_from_shapes(small, large, growth):
+  """FeatureInfo from the end points of two probes `growth` pixels apart.
+
+  The stride is the input growth over the feature map's growth: exact for
+  SAME and VALID padding alike (a VALID conv trims a fixed number of pixels,
+  whatever the size), and for fixed-kernel heads such as VGG's fc6, which
+  slide at their input's stride. A map that does not grow is globally pooled.
+  """
   infos = collections.OrderedDict()
-  for key, tensor in end_points.items():
+  for key, tensor in small.items():
     shape = tensor.shape
     channels = shape[-1] if shape.rank else None
+    if channels != large[key].shape[-1]:
+      channels = None  # a flattened map: its width depends on the input size
     stride = None
-    # Height is axis 1 of image features, axis 2 of video ones [B, T, H, W, C].
-    height = shape[shape.rank - 3] if shape.rank in (4, 5) else None
-    if height is not None and height > 1:
-      ratio = size / height
-      # VALID-padded nets shrink a little more than the stride; the nearest
-      # power of two is the stride at this large probe size.
-      stride = int(2 ** round(math.log2(ratio)))
+    if _height(tensor) is not None:
+      grown = _height(large[key]) - _height(tensor)
+      if grown > 0:
+        stride = int(2 ** round(math.log2(growth / grown)))
     infos[key] = FeatureInfo(key, channels, stride)
   return infos
 
 
-@functools.lru_cache(maxsize=64)
-def _probe(name, output_stride, num_classes, frozen_kwargs):
+def _probe_end_points(name, size, output_stride, num_classes, kwargs):
   graph = tf.Graph()
   # NHWC whatever the caller's scope: the shapes are read as [B, H, W, C],
   # and the cache must not depend on the scope.
   with graph.as_default(), runtime.data_format_scope('NHWC'):
     images = tf.compat.v1.placeholder(
-        tf.float32, registry.input_shape(name, 1, _PROBE_SIZE), name='probe')
+        tf.float32, registry.input_shape(name, 1, size), name='probe')
     _, end_points = build_end_points(images, name, output_stride,
                                      is_training=False,
-                                     num_classes=num_classes,
-                                     **dict(frozen_kwargs))
-  return _info_from_shapes(end_points, _PROBE_SIZE)
+                                     num_classes=num_classes, **kwargs)
+  return end_points
+
+
+@functools.lru_cache(maxsize=64)
+def _probe(name, output_stride, num_classes, frozen_kwargs):
+  kwargs = dict(frozen_kwargs)
+  small, large = (
+      _probe_end_points(name, size, output_stride, num_classes, kwargs)
+      for size in (_PROBE_SIZE, _PROBE_SIZE + _PROBE_GROWTH))
+  return _info_from_shapes(small, large, _PROBE_GROWTH)
 
 
 def all_feature_info(name, output_stride=None, num_classes=0, **kwargs):
   """FeatureInfo of every end point of `name`, by key, in network order.
 
-  Built once per argument set on a 512x512 probe graph (shapes only, no
-  weights) and cached.
+  Built once per argument set on 512x512 and 576x576 probe graphs (shapes
+  only, no weights) and cached.
 
   Raises:
     ValueError: unknown model, or an output_stride the model cannot take.
@@ -222,6 +256,20 @@ def all_feature_info(name, output_stride=None, num_classes=0, **kwargs):
   return collections.OrderedDict(
       _probe(name, output_stride, num_classes,
              tuple(sorted(kwargs.items()))))
+
+
+def pooled_endpoint(name, **kwargs):
+  """The end point holding `name`'s image feature vector.
+
+  'global_pool' where the network records one (ResNet, ResNeXt, Xception,
+  Inception v4, MobileNet v2/v3, NASNet, ...), else the last end point of
+  its feature network (num_classes=0): 'vgg_16/fc7', cifarnet's 'fc4',
+  'AvgPool_1a' of inception_v3 and mobilenet_v1 (fixed-kernel pools, 1x1 at
+  the default size). Read from the cached probe; `kwargs` are model
+  arguments.
+  """
+  names = list(all_feature_info(name, **kwargs))
+  return 'global_pool' if 'global_pool' in names else names[-1]
 
 
 def feature_info(name, endpoints=None, output_stride=None, num_classes=0,

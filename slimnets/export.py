@@ -61,6 +61,8 @@ INPUT_NAME = 'input'  # export_inference_graph.py's placeholder
 SIGNATURE_INPUT = 'images'
 SIGNATURE_KEY = 'serving_default'
 _FIXED_OUTPUTS = ('logits', 'predictions', 'classes')
+# The pooled feature vector; for a net without 'global_pool' (vgg, cifarnet)
+# build_model takes `nets.features.pooled_endpoint` when given this object.
 DEFAULT_ENDPOINTS = ('global_pool',)
 
 InputError = evaluate.InputError
@@ -132,8 +134,33 @@ def _output_keys(selected, end_points):
   return keys
 
 
+def _input_shape(model_name, image_size, batch_size, num_frames):
+  """The placeholder's shape: [batch, (frames,) size, size, 3].
+
+  Raises:
+    InputError: --is_video_model (num_frames given) for an image model, or
+      none for a video model.
+  """
+  from nets import registry  # pylint: disable=import-outside-toplevel
+  video = model_name in registry.list_models() and (
+      registry.get_model(model_name).num_frames)
+  if num_frames is None:
+    if video:
+      raise InputError('--model_name=%s is a video model: pass '
+                       '--is_video_model (and --num_frames, default %d)' %
+                       (model_name, registry.get_model(model_name).num_frames))
+    return [batch_size, image_size, image_size, 3]
+  if not video:
+    raise InputError('--is_video_model: %s takes images, not clips' %
+                     model_name)
+  if num_frames < 1:
+    raise InputError('--num_frames must be at least 1, got %d' % num_frames)
+  return [batch_size, num_frames, image_size, image_size, 3]
+
+
 def build_model(model_name, num_classes, image_size=None, batch_size=None,
-                is_training=False, ref_variables=False, endpoints=None):
+                is_training=False, ref_variables=False, endpoints=None,
+                num_frames=None):
   """Builds the export graph of `model_name` in a new graph.
 
   Args:
@@ -146,7 +173,11 @@ def build_model(model_name, num_classes, image_size=None, batch_size=None,
       variables.
     endpoints: None (the GraphDef form: no extra outputs), or end-point
       names/patterns (see `nets.features.select_endpoints`) to add as named
-      outputs next to 'logits', 'predictions' and 'classes'.
+      outputs next to 'logits', 'predictions' and 'classes';
+      DEFAULT_ENDPOINTS is the pooled feature vector ('global_pool', or
+      `nets.features.pooled_endpoint` for a net without one).
+    num_frames: clip length of a video model (--is_video_model); None for
+      image models.
 
   Returns:
     A dict: 'graph', 'input' (the placeholder 'input'), 'logits',
@@ -161,12 +192,15 @@ def build_model(model_name, num_classes, image_size=None, batch_size=None,
   evaluate.check_image_size(image_size, 'image_size')
   if batch_size is not None and batch_size < 1:
     raise InputError('--batch_size must be at least 1, got %d' % batch_size)
-  network = evaluate.network_fn(model_name, num_classes, is_training)
+  # The video check first: its refusal names --is_video_model.
+  _input_shape(model_name, image_size, batch_size, num_frames)
+  network = evaluate.network_fn(model_name, num_classes, is_training,
+                                video=num_frames is not None)
   image_size = image_size or network.default_image_size
+  shape = _input_shape(model_name, image_size, batch_size, num_frames)
   graph = tf.Graph()
   with graph.as_default():
-    placeholder = tf.compat.v1.placeholder(
-        tf.float32, [batch_size, image_size, image_size, 3], name=INPUT_NAME)
+    placeholder = tf.compat.v1.placeholder(tf.float32, shape, name=INPUT_NAME)
     with tf.compat.v1.variable_scope(tf.compat.v1.get_variable_scope(),
                                      use_resource=not ref_variables):
       try:
@@ -176,6 +210,8 @@ def build_model(model_name, num_classes, image_size=None, batch_size=None,
     evaluate.check_end_points(model_name, image_size, end_points,
                               'image_size')
     outputs = collections.OrderedDict()
+    if endpoints is DEFAULT_ENDPOINTS and 'global_pool' not in end_points:
+      endpoints = [features.pooled_endpoint(model_name)]
     if endpoints is not None:
       try:
         selected = features.select_endpoints(list(end_points), endpoints)
@@ -270,11 +306,14 @@ def export(output_file, model_name='resnet_v2_50', format='graphdef',  # pylint:
            checkpoint_path=None, is_training=False, image_size=None,
            batch_size=None, dataset_name='imagenet', dataset_dir=None,
            labels_offset=0, num_classes=None, write_text_graphdef=False,
-           endpoints=None, moving_average_decay=None, force=False):
+           endpoints=None, moving_average_decay=None, force=False,
+           num_frames=None):
   """Writes one form of `model_name` to `output_file` (module docstring).
 
   Args are the flags of `slimnets export` (see `add_parser`); `endpoints`
-  None is DEFAULT_ENDPOINTS.
+  None is the pooled feature vector (`nets.features.pooled_endpoint`:
+  'global_pool' for most families); `num_frames` None exports an image model, a
+  number a video model (--is_video_model).
 
   Returns:
     A dict: 'format', 'output', 'bytes', 'model', 'num_classes',
@@ -321,8 +360,8 @@ def export(output_file, model_name='resnet_v2_50', format='graphdef',  # pylint:
   built = build_model(
       model_name, num_classes, image_size=image_size, batch_size=batch_size,
       is_training=is_training, ref_variables=not with_weights,
-      endpoints=(list(endpoints or DEFAULT_ENDPOINTS) if with_weights else
-                 None))
+      endpoints=((list(endpoints) if endpoints else DEFAULT_ENDPOINTS)
+                 if with_weights else None), num_frames=num_frames)
 
   temp = output_files.TempDir(out_dir, 'export')
   sess = None
@@ -459,6 +498,11 @@ def add_parser(subparsers):
   _flags.add_bool(parser, 'quantize', False,
                   'whether to use quantized graph or not (refused: '
                   'TensorFlow 2 has no tf.contrib.quantize).')
+  _flags.add_bool(parser, 'is_video_model', False,
+                  'whether to use 5-D inputs for video model (i3d, s3dg).')
+  _flags.add(parser, 'num_frames', None,
+             'The number of frames to use. Only used if is_video_model is '
+             'True (default: the model\'s, 64 for i3d and s3dg).', type_=int)
   group = parser.add_argument_group('slimnets additions')
   _flags.add(group, 'format', 'graphdef',
              'graphdef (as export_inference_graph.py: no weights), frozen '
@@ -471,7 +515,8 @@ def add_parser(subparsers):
   _flags.add(group, 'endpoint', None,
              "End point(s) to output besides logits, predictions and classes "
              "(frozen, saved_model): names or patterns, e.g. 'global_pool', "
-             "'block4' (repeat or comma-separate; default global_pool).",
+             "'block4' (repeat or comma-separate; default the pooled features: "
+             "global_pool, or e.g. vgg_16/fc7 where a net has none).",
              action='append', metavar='ENDPOINT')
   _flags.add(group, 'num_classes', None,
              'Logits size, instead of the dataset\'s class count minus '
@@ -484,11 +529,26 @@ def add_parser(subparsers):
   parser.set_defaults(run=run)
 
 
+def _num_frames(args):
+  """--num_frames of a --is_video_model export (default the model's)."""
+  from nets import registry  # pylint: disable=import-outside-toplevel
+  if not args.is_video_model:
+    if args.num_frames is not None:
+      raise InputError('--num_frames is only used with --is_video_model')
+    return None
+  if args.num_frames is not None:
+    return args.num_frames
+  if args.model_name in registry.list_models():
+    return registry.get_model(args.model_name).num_frames or 1
+  return 1
+
+
 def run(args):
   """Runs `slimnets export`; returns the exit status."""
   from slimnets import cli  # pylint: disable=import-outside-toplevel
   try:
     evaluate.refuse_quantize(args)
+    num_frames = _num_frames(args)
     summary = export(
         args.output_file, model_name=args.model_name, format=args.format,
         checkpoint_path=args.checkpoint_path, is_training=args.is_training,
@@ -497,7 +557,8 @@ def run(args):
         labels_offset=args.labels_offset, num_classes=args.num_classes,
         write_text_graphdef=args.write_text_graphdef,
         endpoints=_endpoint_list(args.endpoint),
-        moving_average_decay=args.moving_average_decay, force=args.force)
+        moving_average_decay=args.moving_average_decay, force=args.force,
+        num_frames=num_frames)
   except (InputError, OSError) as error:  # OSError: OutputError, taken
     raise cli.CommandError(_errors.one_line(error)) from None
   _print_summary(summary, sys.stdout)

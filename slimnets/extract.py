@@ -15,7 +15,8 @@ streams the chosen end points to disk batch by batch:
                    keys per shard).
 
 What is stored: by default the pooled feature vector ('global_pool', stored
-as [N, C]), the compact choice for retrieval and linear probes. --endpoints
+as [N, C]; for a network without one, such as vgg_16, its last feature
+layer, e.g. 'vgg_16/fc7'), the compact choice for retrieval and linear probes. --endpoints
 picks end points by name or pattern ('block*', 'block4', see
 `nets.features`); they are stored spatially [N, H, W, C] (their size is
 image size / stride, see --output-stride), or averaged over H and W to
@@ -73,7 +74,6 @@ from slimnets import _errors
 from slimnets import output_files
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.gif')
-DEFAULT_ENDPOINTS = ('global_pool',)
 DEMO_MODEL = 'resnet_v2_50'
 DEMO_OUTPUT = 'slimnets-demo-features.npz'
 _COPY_CHUNK = 1 << 22
@@ -412,7 +412,8 @@ def build_pipeline(paths, model, endpoints=None, batch_size=32,
   Args:
     paths: image file paths.
     model: a registered model name.
-    endpoints: end-point names/patterns (default: 'global_pool').
+    endpoints: end-point names/patterns (default: the pooled feature vector,
+      `nets.features.pooled_endpoint`: 'global_pool' for most families).
     batch_size: images per batch.
     image_size: network input size (default: the model's).
     output_stride: None or e.g. 8 / 16 (dense features).
@@ -456,9 +457,14 @@ def build_pipeline(paths, model, endpoints=None, batch_size=32,
     # A video model sees each image as a still clip, every frame the same
     # (the "boring video" of the I3D paper, arXiv:1705.07750).
     images = tf.tile(images[:, tf.newaxis], [1, num_frames, 1, 1, 1])
+  if not endpoints:
+    # The default feature vector is stored [N, C] even where the network
+    # pools with a fixed kernel (inception_v1's 7x7, vgg's fc7), whose map
+    # is 1x1 only at the default size.
+    endpoints, pool = [features.pooled_endpoint(model)], True
   with runtime.data_format_scope(data_format):
     tensors, info = features.extract_features(
-        images, model, list(endpoints or DEFAULT_ENDPOINTS),
+        images, model, list(endpoints),
         output_stride=output_stride, is_training=False, as_dict=True)
   spatial_axes = [2, 3] if data_format == 'NCHW' else [1, 2]
   outputs = {}
@@ -494,7 +500,8 @@ def extract(model, paths, output, endpoints=None, checkpoint=None,
     model: a registered model name.
     paths: image files or folders.
     output: '.npz' or '.safetensors' path (with shard_size: the shard stem).
-    endpoints: end-point names/patterns; default 'global_pool'.
+    endpoints: end-point names/patterns; default the pooled feature vector
+      ('global_pool' for most families, `nets.features.pooled_endpoint`).
     checkpoint: a checkpoint prefix or folder; None for random weights.
     batch_size: images per batch.
     image_size: network input size; default the model's.
@@ -680,7 +687,8 @@ def format_info_table(info, image_size, stored_shapes=None):
       spatial = '%dx%d' % (side, side)
     else:
       spatial = 'pooled'
-    row = [item.name, str(item.channels), str(item.stride or '-'), spatial]
+    row = [item.name, str(item.channels or '-'), str(item.stride or '-'),
+           spatial]
     if stored_shapes is not None:
       row.append('[%s]' % ','.join(str(d) for d in stored_shapes[item.name]))
     rows.append(row)

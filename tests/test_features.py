@@ -1,8 +1,9 @@
 """nets.features: end-point selection and feature info for every family.
 
-Feature info comes from a 512x512 probe graph; the tests check it against
-graphs built directly at 64x64 (channels, and spatial size = ceil(64 /
-stride) for the padded-SAME families) and against the architectures' known
+Feature info comes from 512x512 and 576x576 probe graphs; the tests check
+it against graphs built directly at 320x320 and 384x384 (channels, growth of
+64 / stride pixels, spatial size = ceil(320 / stride) for the padded-SAME
+families, no growth for pooled end points) and against the architectures' known
 strides (slim ResNet: stride on the last unit of blocks 1-3; torchvision
 layout: on the first unit of blocks 2-4; DeepLab Xception: entry flow 4, 8,
 16, exit flow 32).
@@ -19,11 +20,17 @@ from nets import nets_factory
 from nets import registry
 
 # Keras' original Xception starts with two VALID convs.
-_VALID_PADDED = ('xception_keras',)
+_EXTRA = ('xception_keras',)
 _FIRST_OF_FAMILY = list(collections.OrderedDict(
     (registry.get_model(n).family, n) for n in reversed(
         registry.list_models())).values())[::-1] + [
-            n for n in _VALID_PADDED if n in registry.list_models()]
+            n for n in _EXTRA if n in registry.list_models()]
+# Families padding every convolution and pool SAME (slim's ResNets pad their
+# strided convs explicitly): an end point of stride s at input size S is
+# ceil(S / s) wide. The others have unpadded ('VALID') layers and lose pixels.
+# (MobileNet v1 is SAME but for its head's 7x7 VALID pool.)
+_SAME_PADDED = ('resnet_v1', 'resnet_v2', 'resnext', 'xception',
+                'mobilenet_v2', 'mobilenet_v3')
 
 # Nominal strides of the block outputs, from the architectures' definitions.
 _SPEC = {
@@ -38,44 +45,69 @@ _SPEC = {
 }
 _CHANNELS = {'block1': 256, 'block2': 512, 'block3': 1024, 'block4': 2048}
 _SIZE = 64
+# Shapes only (nothing runs), so size costs nothing: large enough that the
+# fixed 7x7 / 8x8 pools of the Inception and MobileNet heads slide rather
+# than shrink to the map (upstream's reduced kernel for small inputs).
+_DIRECT_SIZE = 320
+_GROWTH = 64  # a multiple of every stride
 
 
-def _build_direct(name, output_stride):
+def _build_direct(name, size, output_stride):
   graph = tf.Graph()
   with graph.as_default():
-    images = tf.compat.v1.placeholder(tf.float32, [2, _SIZE, _SIZE, 3])
+    images = tf.compat.v1.placeholder(tf.float32,
+                                      registry.input_shape(name, 2, size))
     kwargs = {} if output_stride is None else {'output_stride': output_stride}
     _, end_points = nets_factory.get_network_fn(name, 0)(images, **kwargs)
   return end_points
 
 
+def _height(tensor):
+  # [B, H, W, C], or [B, T, H, W, C] for the video nets.
+  return tensor.shape[tensor.shape.rank - 3]
+
+
 @pytest.mark.parametrize('output_stride', [None, 16, 8])
 @pytest.mark.parametrize('name', _FIRST_OF_FAMILY)
 def test_feature_info_matches_direct_graph(name, output_stride):
+  size = _DIRECT_SIZE
   try:
-    end_points = _build_direct(name, output_stride)
-  except ValueError:
-    # A network without atrous support must say so through the API too.
-    with pytest.raises(ValueError):
+    end_points = _build_direct(name, size, output_stride)
+  except (ValueError, TypeError):
+    # The model function refuses the stride (TypeError where it has no such
+    # argument, as upstream's); the feature API must say so as a ValueError.
+    with pytest.raises(ValueError, match='output_stride'):
       features.feature_info(name, output_stride=output_stride)
     return
+  # The growth check needs a second graph; once per family is enough.
+  grown = (_build_direct(name, size + _GROWTH, output_stride)
+           if output_stride is None else None)
   infos = features.all_feature_info(name, output_stride)
   assert list(infos) == list(end_points)
   nominal = features.all_feature_info(name)
+  same_padded = (registry.get_model(name).family in _SAME_PADDED and
+                 name not in _EXTRA)
   for key, tensor in end_points.items():
     info = infos[key]
-    assert info.channels == tensor.shape[-1], key
+    if info.channels is None:  # flattened
+      assert grown is None or tensor.shape[-1] != grown[key].shape[-1], key
+    else:
+      assert info.channels == tensor.shape[-1], key
     if info.stride is None:
-      assert tensor.shape.rank != 4 or tensor.shape[1:3] == [1, 1], key
+      # Globally pooled (or logits): the same size whatever the input.
+      assert tensor.shape.rank not in (4, 5) or grown is None or (
+          _height(tensor) == _height(grown[key])), key
       continue
     expected = min(nominal[key].stride, output_stride or 10**9)
     assert info.stride == expected, key
-    if name in _VALID_PADDED:
-      # Its two unpadded 3x3 convs trim up to 6 input pixels on the way.
-      assert 0 <= _SIZE - tensor.shape[1] * info.stride <= 8, key
+    if grown is not None:
+      # 64 more input pixels give 64 / stride more map pixels.
+      assert _height(grown[key]) - _height(tensor) == _GROWTH // expected, key
+    if same_padded:
+      assert _height(tensor) == math.ceil(size / expected), key
+      assert tensor.shape[-2] == math.ceil(size / expected), key
     else:
-      assert tensor.shape[1] == math.ceil(_SIZE / info.stride), key
-      assert tensor.shape[2] == math.ceil(_SIZE / info.stride), key
+      assert _height(tensor) <= math.ceil(size / expected), key
 
 
 @pytest.mark.parametrize('output_stride', [None, 16, 8])
