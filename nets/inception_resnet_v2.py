@@ -298,8 +298,10 @@ def inception_resnet_v2_arg_scope(
 _AUX_POOL = _Pool('Conv2d_1a_3x3', 'avg', 5, 3, 'VALID')
 
 
+# The aux head's 5x5 VALID pool needs 107x107 images in training (75x75
+# without it).
 @registry.register('inception_resnet_v2', inception_resnet_v2_arg_scope, 299,
-                   1001, 'inception')
+                   1001, 'inception', min_image_size=107)
 def inception_resnet_v2(inputs, num_classes=1001, is_training=True,
                         dropout_keep_prob=0.8,
                         reuse=None,

@@ -427,8 +427,10 @@ def check_classifier_inputs(inputs, model_name, layout, aux_end_point,
 inception_v4_arg_scope = inception_utils.inception_arg_scope
 
 
+# The aux head's 5x5 VALID pool needs 107x107 images in training (75x75
+# without it).
 @registry.register('inception_v4', inception_v4_arg_scope, 299, 1001,
-                   'inception')
+                   'inception', min_image_size=107)
 def inception_v4(inputs, num_classes=1001, is_training=True,
                  dropout_keep_prob=0.8,
                  reuse=None,

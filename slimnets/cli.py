@@ -327,7 +327,8 @@ needed) and prints its end points with their output shape and the trainable
 parameters each one owns, then the totals.
 
 A variable belongs to the first end point, in end-point order, whose scope
-contains it (its name starts with '<end point>/'). Slim collects inner end
+contains it (its name, or its name below the network's scope, starts with
+'<end point>/'). Slim collects inner end
 points before the ones enclosing them, so a unit's convolutions own their own
 weights and the unit keeps what is left (e.g. its 'preact' batch norm);
 variables under no end point (e.g. 'postnorm') are listed on a last row. The
@@ -381,8 +382,12 @@ def _owned_parameters(end_point_names, variables):
   orphans, orphan_scopes = 0, []
   for variable in variables:
     name = variable.op.name
-    owner = next((ep for ep in end_point_names if name.startswith(ep + '/')),
-                 None)
+    # Inception, I3D and NASNet name end points without the network's scope
+    # ('Mixed_3b' for 'InceptionV1/Mixed_3b/...').
+    unscoped = name.split('/', 1)[-1]
+    owner = next((ep for ep in end_point_names
+                  if name.startswith(ep + '/') or
+                  unscoped.startswith(ep + '/')), None)
     if owner is None:
       orphans += _variable_size(variable)
       scope = name.rsplit('/', 1)[0]

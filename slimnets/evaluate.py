@@ -253,12 +253,13 @@ def check_image_model(model_name):
         % (model_name, registry.get_model(model_name).family))
 
 
-def network_fn(model_name, num_classes, is_training=False):
-  """`nets_factory.get_network_fn`; an unknown name or a video model as
-  InputError."""
+def network_fn(model_name, num_classes, is_training=False, video=False):
+  """`nets_factory.get_network_fn`; an unknown name, or a video model unless
+  `video` (export's --is_video_model), as InputError."""
   from nets import nets_factory  # pylint: disable=import-outside-toplevel
   try:
-    check_image_model(model_name)
+    if not video:
+      check_image_model(model_name)
     return nets_factory.get_network_fn(model_name, num_classes=num_classes,
                                        is_training=is_training)
   except ValueError as error:

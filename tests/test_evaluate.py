@@ -260,6 +260,7 @@ def _bad(capsys, tmp_path, setup, *args, **kwargs):
      "unknown dataset_split_name 'train' for dataset tiny; valid splits: "
      'test'),
     (['--model_name=resnet_v9'], 'resnet_v9'),
+    (['--model_name=s3dg'], '--model_name=s3dg is a video model'),
     (['--preprocessing_name=nope'], 'nope'),
     (['--eval_image_size=0'], '--eval_image_size must be at least 1'),
     (['--batch_size=0'], '--batch_size must be at least 1'),

@@ -5,7 +5,9 @@ registry the commands read; a new family is picked up here by itself):
 `slimnets train` two steps on a tiny dataset (its preprocessing entry,
 its logits' shape into the loss), `slimnets eval` on the checkpoint, and
 `slimnets export --format=frozen`, whose logits must equal eval's network on
-the same image. Small images; the whole chain is tests/test_workflow.py's.
+the same image; a video model is refused by train in one line (it reads
+image datasets). Small images (a network's minimum where it has one); the
+whole chain is tests/test_workflow.py's.
 """
 
 import numpy as np
@@ -64,26 +66,37 @@ def _live_logits(model, train_dir, image):
       return sess.run(logits)
 
 
+def _size(model):
+  return max(SIZE, registry.get_model(model).min_image_size or 0)
+
+
 @pytest.mark.parametrize('model', _one_model_per_kind())
 def test_train_eval_export(model, data, tmp_path):
   train_dir = str(tmp_path / 'train')
-  _ok(train_argv(data, train_dir, '--model_name', model,
-                 '--train_image_size', str(SIZE), '--batch_size', '2',
-                 '--max_number_of_steps', '2', '--learning_rate', '0.001'))
+  size = _size(model)
+  argv = train_argv(data, train_dir, '--model_name', model,
+                    '--train_image_size', str(size), '--batch_size', '2',
+                    '--max_number_of_steps', '2', '--learning_rate', '0.001')
+  if registry.get_model(model).num_frames:
+    status, out, err = run_captured([str(item) for item in argv])
+    assert status == 2 and err.count('\n') == 1, (out, err)
+    assert '--model_name=%s is a video model' % model in err
+    return
+  _ok(argv)
   assert read_checkpoint(train_dir)['global_step'] == 2
 
   out = _ok(['eval', '--checkpoint_path', train_dir, '--eval_dir',
              tmp_path / 'eval', '--dataset_name', 'colours',
              '--dataset_split_name', 'validation', '--dataset_dir', data,
-             '--model_name', model, '--eval_image_size', SIZE,
+             '--model_name', model, '--eval_image_size', size,
              '--batch_size', 3])
   assert 'eval/Accuracy[' in out and 'eval/Recall_5[' in out
 
   frozen = str(tmp_path / 'frozen.pb')
-  _ok(['export', '--model_name', model, '--image_size', SIZE,
+  _ok(['export', '--model_name', model, '--image_size', size,
        '--dataset_name', 'colours', '--dataset_dir', data, '--format',
        'frozen', '--checkpoint_path', train_dir, '--output_file', frozen])
-  image = np.random.RandomState(0).uniform(-1, 1, [1, SIZE, SIZE, 3])
+  image = np.random.RandomState(0).uniform(-1, 1, [1, size, size, 3])
   image = image.astype(np.float32)
   np.testing.assert_allclose(_frozen_logits(frozen, image),
                              _live_logits(model, train_dir, image),

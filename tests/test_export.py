@@ -129,6 +129,21 @@ def test_graphdef_is_export_inference_graphs(capsys, tmp_path, checkpoint,
   assert no_temp_left(str(tmp_path))
 
 
+def test_video_model_graphdef_takes_clips(capsys, tmp_path):
+  # export_inference_graph.py's --is_video_model: a 5-D 'input'.
+  output = tmp_path / 'i3d.pb'
+  status, out, err = _main(capsys, '--model_name=i3d', '--is_video_model',
+                           '--num_frames=8', '--image_size=64',
+                           '--output_file=%s' % output)
+  assert status == 0, err
+  graph_def = _read_graph_def(str(output))
+  with tf.Graph().as_default() as graph:
+    tf.compat.v1.import_graph_def(graph_def, name='')
+    placeholder = graph.get_tensor_by_name('input:0')
+  assert placeholder.shape.as_list() == [None, 8, 64, 64, 3]
+  assert 'InceptionV1/Logits/SpatialSqueeze' in out
+
+
 def test_graphdef_text_fixed_batch_and_training_form(capsys, tmp_path):
   out = str(tmp_path / 'graph.pbtxt')
   status, _, err = _main(capsys, '--output_file=' + out, '--batch_size=2',
@@ -281,6 +296,11 @@ def test_output_publishers(tmp_path):
      'no such checkpoint: /nonexistent/model.ckpt'),
     (['--output_file=/nonexistent/graph.pb'], 'output folder does not exist'),
     (['--output_file='], 'You must supply the path'),
+    (['--model_name=i3d'], 'i3d is a video model: pass --is_video_model'),
+    (['--is_video_model'], 'resnet_v2_50 takes images, not clips'),
+    (['--num_frames=8'], '--num_frames is only used with --is_video_model'),
+    (['--model_name=s3dg', '--is_video_model', '--num_frames=0'],
+     '--num_frames must be at least 1'),
 ])
 def test_bad_input_is_one_line(capsys, tmp_path, args, message):
   default_out = '--output_file=' + str(tmp_path / 'graph.pb')

@@ -351,6 +351,7 @@ def test_bad_flags(data, tmp_path, flags, expected):
 
 @pytest.mark.parametrize('flags, expected', [
     (('--model_name', 'resnet_v9'), 'Name of network unknown resnet_v9'),
+    (('--model_name', 'i3d'), '--model_name=i3d is a video model'),
     (('--dataset_name', 'nope'), 'nope'),
     (('--dataset_split_name', 'test'), "unknown dataset_split_name 'test'"),
     (('--preprocessing_name', 'nope'), 'Preprocessing name [nope]'),
