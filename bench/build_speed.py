@@ -159,12 +159,14 @@ def _tf_slim_twin(name):
   _reference.slim_nets()  # the tf_keras alias
   info = registry.get_model(name)
   module = importlib.import_module('tf_slim.nets.' + info.family)
-  scope_name = info.arg_scope_fn.__name__
-  if not hasattr(module, scope_name):
-    # tf-slim keeps inception_v3_arg_scope (v1-v3's) in tf_slim.nets.inception.
-    module_scopes = importlib.import_module('tf_slim.nets.inception')
-    return getattr(module, name), getattr(module_scopes, scope_name)
-  return getattr(module, name), getattr(module, scope_name)
+  # tf-slim names the shared Inception scope per version
+  # (inception_v1_arg_scope, ...), some in tf_slim.nets.inception.
+  shared = importlib.import_module('tf_slim.nets.inception')
+  for scope_module in (module, shared):
+    for scope_name in (info.arg_scope_fn.__name__, info.family + '_arg_scope'):
+      if hasattr(scope_module, scope_name):
+        return getattr(module, name), getattr(scope_module, scope_name)
+  raise ValueError('tf-slim has no arg scope for %s' % name)
 
 
 def _conv_layers(graph):

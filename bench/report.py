@@ -538,6 +538,12 @@ def render(results, chart=None):
           (sum(seconds.values()) / 60) if seconds else ''),
       '',
   ]
+  for name, other in sorted(results.get('section_machines', {}).items()):
+    lines += ['Section `%s` re-run on %s: %s, %s cores (%s), TensorFlow %s '
+              '(oneDNN: %s).' % (
+                  name, other.get('date'), other.get('cpu'),
+                  other.get('cores'), ', '.join(other.get('isa') or []),
+                  other.get('tensorflow'), other.get('onednn')), '']
   features = machine.get('features')
   if features:
     lines += [

@@ -161,6 +161,20 @@ def _write_atomically(path, text):
   os.replace(tmp, path)
 
 
+def _record_machine(results, only):
+  """The machine and date of a full run; a partial run (`--only`) keeps
+  them and records its own per section, so that the document never puts
+  one machine's name on another's numbers."""
+  machine = dict(_machine(), date=datetime.date.today().isoformat())
+  if only and results.get('machine'):
+    results.setdefault('section_machines', {}).update(
+        {name: machine for name in only})
+    return
+  results['machine'] = _machine()
+  results['date'] = machine['date']
+  results['section_machines'] = {}
+
+
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--only', nargs='+', choices=sorted(SECTIONS),
@@ -203,12 +217,13 @@ def main(argv=None):
         ', '.join('%s %.1f' % (k, v / 60) for k, v in
                   results['full_run_estimate_s'].items())), flush=True)
   if not args.report_only:
-    results['machine'] = _machine()
-    results['date'] = datetime.date.today().isoformat()
+    _record_machine(results, args.only)
     _write_atomically(results_path, json.dumps(results, indent=1) + '\n')
   os.makedirs(os.path.dirname(doc_path), exist_ok=True)
-  chart = report.write_chart(results, os.path.join(os.path.dirname(doc_path),
-                                                   CHART))
+  chart_path = os.path.join(os.path.dirname(doc_path), CHART)
+  # Without matplotlib the chart of the last run that had it stays.
+  chart = report.write_chart(results, chart_path) or (
+      chart_path if os.path.exists(chart_path) else None)
   _write_atomically(doc_path, report.render(
       results, chart and os.path.basename(chart)))
   print('wrote %s, %s%s in %.0f s' % (results_path, doc_path,
