@@ -25,6 +25,7 @@ from conftest import (assert_close, assign_values, build_in_graph,
 from nets import _layers
 from nets import inception_resnet_v2
 from nets import registry
+from nets import runtime
 from slimnets import cli
 
 _KEYS = tf.compat.v1.GraphKeys
@@ -254,9 +255,17 @@ def test_output_stride_8_runs_the_17x17_blocks_atrous():
   # Mixed_6a keeps the resolution (stride 1, VALID): 7x7 -> 5x5.
   assert built.end_points['Mixed_5b'].shape.as_list() == [1, 7, 7, 320]
   assert built.end_points['Mixed_6a'].shape.as_list() == [1, 5, 5, 1088]
-  convs = _ops_of(graph, _S + 'Repeat_1/block17_7/Branch_1/', 'Conv2D')
-  assert [op.get_attr('dilations') for op in convs] == [[1, 2, 2, 1]] * 3
-  convs = _ops_of(graph, _S + 'Repeat/block35_1/Branch_2/', 'Conv2D')
+  atrous, plain = (_S + 'Repeat_1/block17_7/Branch_1/',
+                   _S + 'Repeat/block35_1/Branch_2/')
+  if runtime.features()['dilated_conv_gradients']:
+    convs = _ops_of(graph, atrous, 'Conv2D')
+    assert [op.get_attr('dilations') for op in convs] == [[1, 2, 2, 1]] * 3
+  else:
+    # Without native dilated gradients (oneDNN off) the layers build the
+    # space-to-batch form: rate 2 becomes a 2x2 block.
+    assert _ops_of(graph, atrous, 'SpaceToBatchND')
+  assert not _ops_of(graph, plain, 'SpaceToBatchND')
+  convs = _ops_of(graph, plain, 'Conv2D')
   assert [op.get_attr('dilations') for op in convs] == [[1, 1, 1, 1]] * 3
 
 

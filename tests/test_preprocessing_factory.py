@@ -356,6 +356,8 @@ def test_every_registered_model_resolves_and_builds():
     return [_factory(name, True, image, 16, 16, **(
         {'resize_side_min': 16, 'resize_side_max': 20}
         if preprocessing_factory.preprocessing_module(name) == 'vgg' else
+        # upstream's lenet_preprocessing takes no add_image_summaries
+        {} if preprocessing_factory.preprocessing_module(name) == 'lenet' else
         {'add_image_summaries': False})) for name in names]
 
   for name, out in zip(names, _run(build, seed=10)):

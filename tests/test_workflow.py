@@ -175,14 +175,16 @@ def test_export_three_forms_equal_the_live_graph(run, tmp_path):
       tf.compat.v1.train.Saver(variables).restore(
           sess, tf.train.latest_checkpoint(paths['tune']))
       got = sess.run(logits, {'input:0': images})
-  np.testing.assert_allclose(np.squeeze(got, (1, 2)), expected, atol=1e-5)
+  np.testing.assert_allclose(np.squeeze(got, (1, 2)), expected, rtol=1e-5,
+                             atol=1e-5)
 
   with tf.Graph().as_default() as graph:
     tf.compat.v1.import_graph_def(_graph_def(files['frozen']), name='')
     with tf.compat.v1.Session() as sess:
       got = sess.run('logits:0', {'input:0': images})
-  np.testing.assert_allclose(got, expected, atol=1e-5)
+  np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
 
   loaded = tf.saved_model.load(files['saved_model'])
   got = loaded.signatures['serving_default'](images=tf.constant(images))
-  np.testing.assert_allclose(got['logits'].numpy(), expected, atol=1e-5)
+  np.testing.assert_allclose(got['logits'].numpy(), expected, rtol=1e-5,
+                             atol=1e-5)

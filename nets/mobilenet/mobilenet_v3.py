@@ -36,6 +36,7 @@ Typical use:
 
 import copy
 import functools
+import inspect
 import numbers
 
 import numpy as np
@@ -387,6 +388,14 @@ def wrapped_partial(func, new_defaults=None, **kwargs):
   functools.update_wrapper(with_defaults, func)
   partial_func = functools.partial(with_defaults, **kwargs)
   functools.update_wrapper(partial_func, func)
+  # inspect.signature would otherwise show `func`'s defaults (its scope
+  # 'MobilenetV3' for EdgeTPU, whose variables are under 'MobilenetEdgeTPU').
+  shown = dict(defaults, **kwargs)
+  signature = inspect.signature(func)
+  partial_func.__signature__ = signature.replace(parameters=[
+      parameter.replace(default=shown[parameter.name])
+      if parameter.name in shown else parameter
+      for parameter in signature.parameters.values()])
   return partial_func
 
 

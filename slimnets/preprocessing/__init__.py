@@ -38,12 +38,16 @@ Typical use:
    net_input = preprocessing.preprocess(image, 'vgg', 224)
 """
 
+import importlib
+
 import tensorflow as tf
 
 from slimnets.preprocessing import inception_preprocessing
 from slimnets.preprocessing import vgg_preprocessing
 
 CONVENTIONS = ('vgg', 'inception', 'caffe', 'tf', 'torch')
+# Models of the small datasets name their research/slim module instead.
+_SMALL_DATASET_MODULES = ('cifarnet', 'lenet')
 
 _VGG_MEANS = vgg_preprocessing.MEANS  # RGB
 _VGG_RESIZE_SIDE = 256
@@ -186,6 +190,12 @@ def for_model(name, image_size=None):
   convention = info.preprocessing
 
   def preprocessing_fn(image):
+    if convention in _SMALL_DATASET_MODULES:
+      # cifarnet and lenet keep research/slim's own eval preprocessing
+      # (crop or pad to the size, then their own scaling).
+      module = importlib.import_module(
+          'slimnets.preprocessing.%s_preprocessing' % convention)
+      return module.preprocess_image(image, size, size, is_training=False)
     return preprocess(image, convention, size)
 
   preprocessing_fn.convention = convention
