@@ -137,6 +137,26 @@ def safe_arg_scope(funcs, **kwargs):
   return slim.arg_scope(funcs, **given)
 
 
+def check_classifier_multiplier(depth_multiplier, kwargs):
+  """The multiplier checks of mobilenet_v2's and mobilenet_v3's `mobilenet`.
+
+  Raises:
+    TypeError: `depth_multiplier` is not a number.
+    ValueError: it is not above zero, or `kwargs` holds upstream's refused
+      generic 'multiplier'.
+  """
+  if (isinstance(depth_multiplier, bool) or
+      not isinstance(depth_multiplier, numbers.Real)):
+    raise TypeError('depth_multiplier must be a number, got %r' %
+                    (depth_multiplier,))
+  if depth_multiplier <= 0:
+    raise ValueError('depth_multiplier is not greater than zero. (got %r)' %
+                     (depth_multiplier,))
+  if 'multiplier' in kwargs:
+    raise ValueError('mobilenetv2 doesn\'t support generic '
+                     'multiplier parameter use "depth_multiplier" instead.')
+
+
 def _layer_names(conv_defs):
   return ['layer_%d' % (i + 1) for i in range(len(conv_defs['spec']))]
 

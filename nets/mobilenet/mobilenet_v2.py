@@ -33,7 +33,6 @@ Typical use:
 
 import copy
 import functools
-import numbers
 
 import tensorflow as tf
 import tf_slim as slim
@@ -106,16 +105,6 @@ V2_DEF_GROUP_NORM = dict(defaults=_defaults(_layers.group_norm),
 del V2_DEF_GROUP_NORM['defaults'][(_layers.batch_norm,)]
 
 
-def _check_depth_multiplier(depth_multiplier):
-  if (isinstance(depth_multiplier, bool) or
-      not isinstance(depth_multiplier, numbers.Real)):
-    raise TypeError('depth_multiplier must be a number, got %r' %
-                    (depth_multiplier,))
-  if depth_multiplier <= 0:
-    raise ValueError('depth_multiplier is not greater than zero. (got %r)' %
-                     (depth_multiplier,))
-
-
 @slim.add_arg_scope
 def mobilenet(input_tensor,
               num_classes=1001,
@@ -161,12 +150,9 @@ def mobilenet(input_tensor,
     ValueError / TypeError: on invalid arguments (depth_multiplier <= 0, a
       generic `multiplier`, an unknown final_endpoint, ...).
   """
-  _check_depth_multiplier(depth_multiplier)
+  lib.check_classifier_multiplier(depth_multiplier, kwargs)
   if conv_defs is None:
     conv_defs = V2_DEF
-  if 'multiplier' in kwargs:
-    raise ValueError('mobilenetv2 doesn\'t support generic '
-                     'multiplier parameter use "depth_multiplier" instead.')
   if finegrain_classification_mode and depth_multiplier < 1:
     conv_defs = copy.deepcopy(conv_defs)
     # Pre-divided, the multiplier brings it back to its nominal width.

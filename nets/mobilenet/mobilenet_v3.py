@@ -37,7 +37,6 @@ Typical use:
 import copy
 import functools
 import inspect
-import numbers
 
 import numpy as np
 import tensorflow as tf
@@ -277,16 +276,6 @@ def _edgetpu_def():
 V3_EDGETPU = _edgetpu_def()
 
 
-def _check_depth_multiplier(depth_multiplier):
-  if (isinstance(depth_multiplier, bool) or
-      not isinstance(depth_multiplier, numbers.Real)):
-    raise TypeError('depth_multiplier must be a number, got %r' %
-                    (depth_multiplier,))
-  if depth_multiplier <= 0:
-    raise ValueError('depth_multiplier is not greater than zero. (got %r)' %
-                     (depth_multiplier,))
-
-
 def _keep_last_layer_width(conv_defs):
   """A copy of `conv_defs` whose last layer ignores the depth multiplier."""
   conv_defs = copy.deepcopy(conv_defs)
@@ -345,12 +334,9 @@ def mobilenet(input_tensor,
     ValueError / TypeError: on invalid arguments (depth_multiplier <= 0, a
       generic `multiplier`, an unknown final_endpoint, ...).
   """
-  _check_depth_multiplier(depth_multiplier)
+  lib.check_classifier_multiplier(depth_multiplier, kwargs)
   if conv_defs is None:
     conv_defs = V3_LARGE
-  if 'multiplier' in kwargs:
-    raise ValueError('mobilenetv2 doesn\'t support generic '
-                     'multiplier parameter use "depth_multiplier" instead.')
   if finegrain_classification_mode:
     conv_defs = _keep_last_layer_width(conv_defs)
   if use_groupnorm:
