@@ -34,6 +34,26 @@ for _path in (_ROOT_DIR, _TESTS_DIR):
 _BN_PARAMETERS = ('gamma', 'beta', 'moving_mean', 'moving_variance')
 
 
+def command_env(**overrides):
+  """The environment for running `python -m slimnets` in a subprocess.
+
+  The repository goes first on PYTHONPATH. TF_CPP_MIN_LOG_LEVEL is dropped:
+  the entry point decides TensorFlow's log level when the user has not, and
+  the tests check that decision, not whatever this process inherited.
+  `overrides` are set last (a value of None removes the variable).
+  """
+  env = dict(os.environ)
+  env.pop('TF_CPP_MIN_LOG_LEVEL', None)
+  env['PYTHONPATH'] = os.pathsep.join(
+      [_ROOT_DIR] + [p for p in [env.get('PYTHONPATH')] if p])
+  for name, value in overrides.items():
+    if value is None:
+      env.pop(name, None)
+    else:
+      env[name] = value
+  return env
+
+
 def create_test_input(batch_size, height, width, channels):
   """The input of slim's ResNet tests.
 

@@ -14,6 +14,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import build_in_graph
+from conftest import command_env
 from slimnets import cli
 from nets import nets_factory
 from nets import registry
@@ -23,11 +24,7 @@ _COUNTED_OPS = ('Conv2D', 'DepthwiseConv2dNative', 'MatMul')
 
 
 def _run(*args):
-  env = dict(os.environ)
-  # The command line quiets TensorFlow itself; test that, not our env.
-  env.pop('TF_CPP_MIN_LOG_LEVEL', None)
-  env['PYTHONPATH'] = os.pathsep.join(
-      [_ROOT] + [p for p in [env.get('PYTHONPATH')] if p])
+  env = command_env()
   return subprocess.run([sys.executable, '-m', 'slimnets'] + list(args),
                         cwd=_ROOT, env=env, capture_output=True, text=True,
                         timeout=900, check=False)

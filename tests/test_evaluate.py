@@ -22,6 +22,7 @@ import pytest
 import tensorflow as tf
 
 from _eval_helpers import Live
+from conftest import command_env
 from _eval_helpers import no_temp_left
 from _eval_helpers import save_checkpoint
 from slimnets import cli
@@ -329,9 +330,7 @@ def test_unreachable_master(capsys, tmp_path, setup):
 def test_subprocess_exit_status_and_one_line(tmp_path, setup):
   bad_dir = str(tmp_path / 'empty_records')
   path = _write_dataset(bad_dir, None, setup.labels, _CLASSES, records=b'')
-  env = dict(os.environ)
-  env['PYTHONPATH'] = os.pathsep.join(
-      [_ROOT] + [p for p in [env.get('PYTHONPATH')] if p])
+  env = command_env()
   result = subprocess.run(
       [sys.executable, '-m', 'slimnets', 'eval', '--model_name', _MODEL,
        '--dataset_name', _NAME, '--dataset_dir', bad_dir,

@@ -26,6 +26,7 @@ from _eval_helpers import no_temp_left
 from _eval_helpers import random_images
 from _eval_helpers import save_checkpoint
 from conftest import assert_close
+from conftest import command_env
 from slimnets import cli
 from slimnets import export
 from slimnets import output_files
@@ -371,9 +372,7 @@ def test_interrupted_while_writing_leaves_nothing(capsys, tmp_path,
 
 
 def _subprocess(*args, **kwargs):
-  env = dict(os.environ)
-  env['PYTHONPATH'] = os.pathsep.join(
-      [_ROOT] + [p for p in [env.get('PYTHONPATH')] if p])
+  env = command_env()
   return subprocess.Popen(
       [sys.executable, '-m', 'slimnets'] + list(_BASE) + list(args),
       cwd=_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -15,6 +15,7 @@ import pytest
 import tensorflow as tf
 
 from _images import write_image_folder
+from conftest import command_env
 from _images import write_tfrecord_dataset
 from slimnets import make_dataset
 from slimnets import output_files
@@ -25,9 +26,7 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _run_cli(*args):
-  env = dict(os.environ)
-  env['PYTHONPATH'] = os.pathsep.join(
-      [_ROOT] + [p for p in [env.get('PYTHONPATH')] if p])
+  env = command_env()
   return subprocess.run([sys.executable, '-m', 'slimnets', 'dataset'] +
                         [str(a) for a in args], cwd=_ROOT, env=env,
                         capture_output=True, text=True, timeout=300,

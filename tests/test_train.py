@@ -31,6 +31,7 @@ from _training import progress_lines
 from _training import progress_losses
 from _training import read_checkpoint
 from _training import run_captured
+from conftest import command_env
 from _training import tiny_model
 from _training import tiny_model_fixture
 from _training import train_argv
@@ -394,8 +395,7 @@ def test_corrupt_tfrecord_in_a_subprocess(data, tmp_path):
   copy, shards = _copy_dataset(data, tmp_path)
   with open(shards[0], 'wb') as f:
     f.write(b'this is not a TFRecord file' * 10)
-  env = dict(os.environ, PYTHONPATH=_ROOT)
-  env.pop('TF_CPP_MIN_LOG_LEVEL', None)  # the command quiets TensorFlow
+  env = command_env()
   process = subprocess.run(
       [sys.executable, '-m', 'slimnets'] + train_argv(
           copy, tmp_path / 'run', '--model_name', 'resnet_v2_50'),

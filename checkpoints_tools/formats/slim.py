@@ -53,7 +53,8 @@ def read_sidecar(prefix):
 
 
 def _tf():
-  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+  # The log level is the entry point's (or the user's) choice, never ours:
+  # setting it here would leak into every subprocess the caller starts.
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   return tf
 

@@ -29,6 +29,7 @@ import pytest
 from PIL import Image
 
 import ckpt_helpers
+from conftest import command_env
 from slimnets import output_files
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -42,12 +43,7 @@ def _command(args):
 
 
 def _env():
-  env = dict(os.environ)
-  # The entry point decides TensorFlow's log level: test that, not ours.
-  env.pop('TF_CPP_MIN_LOG_LEVEL', None)
-  env['PYTHONPATH'] = os.pathsep.join(
-      [_ROOT] + [p for p in [env.get('PYTHONPATH')] if p])
-  return env
+  return command_env()
 
 
 def _default_sigint():
