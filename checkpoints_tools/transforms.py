@@ -16,6 +16,13 @@ before any data is read.
                   slim grouped conv filter F [kh, kw, c, groups*c] <->
                   keras-applications ResNeXt depthwise kernel K
                   [kh, kw, groups*c, c] (see `depthwise_grouped`).
+  flatten_dense_<kh>x<kw>
+                  slim conv [kh, kw, C, out] (VGG's fc6, a VALID conv over
+                  the whole map) <-> Keras Dense after Flatten
+                  [kh*kw*C, out] (channels-last flatten: row-major HWC).
+  flatten_linear_<kh>x<kw>
+                  the same slim conv <-> torch Linear after flatten
+                  [out, C*kh*kw] (torch flattens NCHW: row-major CHW).
 
 Class-count handling (slim's background class 0) is not a transform of a row
 but a separate, explicit step of the converter: see `add_background` and
@@ -30,6 +37,7 @@ Typical use:
 """
 
 import collections
+import re
 
 import numpy as np
 
@@ -165,6 +173,61 @@ def depthwise_grouped(groups):
                    shape_to_source, shape_to_slim)
 
 
+def _flatten_shape_to_slim(shape, kh, kw, torch_layout):
+  if len(shape) != 2 or shape[1 if torch_layout else 0] % (kh * kw):
+    raise ValueError('expected a rank-2 kernel whose input size is a '
+                     'multiple of %dx%d, got shape %s' % (kh, kw,
+                                                          list(shape)))
+  inputs, outputs = (shape[1], shape[0]) if torch_layout else shape
+  return (kh, kw, inputs // (kh * kw), outputs)
+
+
+def _flatten_shape_to_source(shape, kh, kw, torch_layout):
+  if len(shape) != 4 or tuple(shape[:2]) != (kh, kw):
+    raise ValueError('expected a %dx%d conv kernel [%d, %d, in, out], got '
+                     'shape %s' % (kh, kw, kh, kw, list(shape)))
+  inputs = kh * kw * shape[2]
+  return (shape[3], inputs) if torch_layout else (inputs, shape[3])
+
+
+def flattened(kh, kw, torch_layout):
+  """A fully connected layer on a flattened kh x kw map <-> slim's conv.
+
+  Slim writes VGG's fc6 as a VALID kh x kw convolution over the last
+  feature map; Keras and torch flatten that map and apply a dense layer.
+  Keras flattens channels-last (index (h*kw + w)*C + c), so its kernel is
+  the slim kernel reshaped; torch flattens channels-first (index
+  (c*kh + h)*kw + w) and stores [out, in], so its weight is the slim
+  kernel transposed to [out, C, kh, kw] and reshaped.
+
+  Args:
+    kh, kw: the spatial size of the flattened map (the conv's kernel).
+    torch_layout: False for Keras' Dense, True for torch's Linear.
+
+  Returns:
+    A `Transform` (slim [kh, kw, C, out] <-> the dense kernel).
+  """
+
+  def to_source(kernel):
+    if torch_layout:
+      return _contiguous(np.transpose(kernel, (3, 2, 0, 1)).reshape(
+          kernel.shape[3], -1))
+    return _contiguous(kernel.reshape(-1, kernel.shape[3]))
+
+  def to_slim(kernel):
+    shape = _flatten_shape_to_slim(kernel.shape, kh, kw, torch_layout)
+    if torch_layout:
+      return _contiguous(np.transpose(
+          kernel.reshape(shape[3], shape[2], kh, kw), (2, 3, 1, 0)))
+    return _contiguous(kernel.reshape(shape))
+
+  name = 'flatten_%s_%dx%d' % ('linear' if torch_layout else 'dense', kh, kw)
+  return Transform(
+      name, to_source, to_slim,
+      lambda s: _flatten_shape_to_source(s, kh, kw, torch_layout),
+      lambda s: _flatten_shape_to_slim(s, kh, kw, torch_layout))
+
+
 _BY_NAME = {t.name: t for t in (IDENTITY, HWIO_OIHW, CONV1X1_DENSE,
                                 CONV1X1_LINEAR, DEPTHWISE_OIHW)}
 
@@ -179,6 +242,10 @@ def get(name):
     return _BY_NAME[name]
   if name.startswith('depthwise_grouped_'):
     return depthwise_grouped(int(name.rsplit('_', 1)[1]))
+  match = re.match(r'^flatten_(dense|linear)_(\d+)x(\d+)$', name)
+  if match:
+    return flattened(int(match.group(2)), int(match.group(3)),
+                     match.group(1) == 'linear')
   raise ValueError('unknown transform %r; known: %s' %
                    (name, ', '.join(sorted(_BY_NAME))))
 

@@ -30,12 +30,6 @@ from checkpoints_tools import formats
 from checkpoints_tools import mappings
 from checkpoints_tools import variants
 
-_TORCHVISION_NAMES = {
-    'tv_resnet50': 'resnet50', 'tv_resnet101': 'resnet101',
-    'tv_resnet152': 'resnet152', 'resnext50_32x4d': 'resnext50_32x4d',
-    'resnext101_32x8d': 'resnext101_32x8d',
-    'resnext101_64x4d': 'resnext101_64x4d',
-}
 
 
 def _keras_logits(table, src, classes, images):
@@ -50,7 +44,7 @@ def _keras_logits(table, src, classes, images):
     return _keras_applications_logits(tf_keras, table, src, classes, images)
   model = getattr(tf_keras.applications, name)(
       weights=None, input_shape=images.shape[1:], classes=classes,
-      classifier_activation=None)
+      classifier_activation=None, **table.source_kwargs)
   model.load_weights(src)
   return model.predict(images, verbose=0)
 
@@ -70,7 +64,7 @@ def _keras3_logits(table, src, classes, images):
   keras.backend.clear_session()
   model = getattr(keras.applications, name)(
       weights=None, input_shape=images.shape[1:], classes=classes,
-      classifier_activation=None)
+      classifier_activation=None, **table.source_kwargs)
   with tempfile.TemporaryDirectory() as folder:
     # Keras 3 reads this layout only from a path ending in .weights.h5.
     path = src
@@ -106,21 +100,25 @@ def _keras_applications_logits(tf_keras, table, src, classes, images):
 
 # torch runs in a child process: importing it next to TensorFlow can crash
 # the process (both bundle native libraries). The model is
-# 'torchvision:<name>' or 'timm:<name>' (built without pretrained weights).
+# 'torchvision:<name>:<kwargs JSON>' or 'timm:<name>:<kwargs JSON>' (built
+# without pretrained weights).
 _TORCH_SCRIPT = """
+import json
 import sys
 import numpy as np
 import torch
 from safetensors.numpy import load_file
 model, classes, weights, images, out = sys.argv[1:]
-library, name = model.split(':')
+library, name, kwargs = model.split(':', 2)
+kwargs = json.loads(kwargs)
 if library == 'timm':
   import timm
-  net = timm.create_model(name, pretrained=False, num_classes=int(classes))
+  net = timm.create_model(name, pretrained=False, num_classes=int(classes),
+                          **kwargs)
 else:
   import torchvision
   net = getattr(torchvision.models, name)(weights=None,
-                                          num_classes=int(classes))
+                                          num_classes=int(classes), **kwargs)
 if weights.endswith('.safetensors'):
   state = {k: torch.from_numpy(v) for k, v in load_file(weights).items()}
 else:
@@ -137,23 +135,26 @@ with torch.no_grad():
 """
 
 
-_TIMM_PREFIX = 'timm.models.'
+_TORCH_LIBRARIES = (('timm.models.', 'timm'),
+                    ('torchvision.models.', 'torchvision'))
 
 
 def _torch_logits(table, src, model, classes, images):
   """Logits of the torchvision or timm model of `table` with `src`."""
   import importlib.util  # pylint: disable=g-import-not-at-top
   source = table.source_model or ''
-  if source.startswith(_TIMM_PREFIX):
-    if importlib.util.find_spec('timm') is None:
-      raise ValueError('verify needs timm to build %s; pip install timm' %
-                       source)
-    name = 'timm:' + source[len(_TIMM_PREFIX):]
-  elif model in _TORCHVISION_NAMES:
-    name = 'torchvision:' + _TORCHVISION_NAMES[model]
+  for prefix, library in _TORCH_LIBRARIES:
+    if source.startswith(prefix):
+      break
   else:
     raise ValueError('no torchvision or timm model for %s (%s)' %
                      (model, source))
+  if importlib.util.find_spec(library) is None:
+    raise ValueError('verify needs %s to build %s; pip install %s' %
+                     (library, source, library))
+  import json  # pylint: disable=g-import-not-at-top
+  name = '%s:%s:%s' % (library, source[len(prefix):],
+                       json.dumps(table.source_kwargs))
   return _child_logits(_TORCH_SCRIPT, 'torch', name, classes, src, images)
 
 

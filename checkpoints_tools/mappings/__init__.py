@@ -35,7 +35,9 @@ import re
 
 NAMINGS = ('slim', 'torch', 'keras', 'keras3', 'paddle')
 _FAMILY_MODULES = ('checkpoints_tools.mappings.resnet',
-                   'checkpoints_tools.mappings.xception')
+                   'checkpoints_tools.mappings.xception',
+                   'checkpoints_tools.mappings.vgg',
+                   'checkpoints_tools.mappings.mobilenet_v1')
 
 Row = collections.namedtuple('Row', ['slim', 'source', 'transform', 'classes'])
 
@@ -54,6 +56,8 @@ class Table(object):
       model exactly when the registered model does not.
     source_model: the source framework's model, e.g.
       'tf_keras.applications.ResNet50V2'.
+    source_kwargs: the keyword arguments that build it besides its class
+      count (Keras MobileNet's {'alpha': 0.5}), {} when none.
     bn_epsilon: the source's batch-norm epsilon, or None.
     notes: what else to know, one string per fact.
     positional: prefixes of layers the source framework names by creation
@@ -62,13 +66,15 @@ class Table(object):
   """
 
   def __init__(self, model, naming, rows, head=(), variant=None,
-               source_model=None, bn_epsilon=None, notes=(), positional=()):
+               source_model=None, bn_epsilon=None, notes=(), positional=(),
+               source_kwargs=None):
     self.model = model
     self.naming = naming
     self.rows = list(rows)
     self.head = frozenset(head)
     self.variant = variant
     self.source_model = source_model
+    self.source_kwargs = dict(source_kwargs or {})
     self.bn_epsilon = bn_epsilon
     self.notes = tuple(notes)
     self.positional = tuple(positional)
@@ -194,6 +200,8 @@ _SOURCE_PREPROCESSING = (
     (r'^(tf_)?keras\.applications\.ResNet\d+V2$', 'tf'),
     (r'^(tf_)?keras\.applications\.ResNet\d+$', 'caffe'),
     (r'^(tf_)?keras\.applications\.Xception$', 'tf'),
+    (r'^(tf_)?keras\.applications\.VGG\d+$', 'caffe'),
+    (r'^(tf_)?keras\.applications\.MobileNet$', 'tf'),
     # keras-applications' ResNeXt preprocess_input uses mode='torch'.
     (r'^keras_applications\.resnext\.', 'torch'),
     (r'^torchvision\.models\.', 'torch'),

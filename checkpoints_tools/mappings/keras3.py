@@ -39,8 +39,8 @@ def keras_class(layer, weights, transform):
   Args:
     layer: the layer's name (for the error message).
     weights: its weight names in order, e.g. ('kernel', 'bias').
-    transform: the transform of its first row: a Dense kernel is the only
-      kernel stored as a 1x1 conv in slim ('conv1x1_dense').
+    transform: the transform of its first row: Dense kernels are the ones
+      stored through 'conv1x1_dense' or 'flatten_dense_<h>x<w>'.
 
   Returns:
     'conv2d', 'dense', 'batch_normalization', 'separable_conv2d' or
@@ -52,10 +52,13 @@ def keras_class(layer, weights, transform):
   weights = tuple(weights)
   # Every class but batch norm may end with a bias.
   body = weights[:-1] if weights[-1:] == ('bias',) else weights
-  if weights == _BN:
+  # BatchNormalization(scale=False) (Inception) has no gamma.
+  if weights in (_BN, _BN[1:]):
     return 'batch_normalization'
   if body == ('kernel',):
-    return 'dense' if transform == 'conv1x1_dense' else 'conv2d'
+    # Dense kernels are stored as slim convs: 1x1, or the flattened map's.
+    return 'dense' if transform.startswith(('conv1x1_dense', 'flatten_dense')
+                                          ) else 'conv2d'
   if body == ('depthwise_kernel', 'pointwise_kernel'):
     return 'separable_conv2d'
   if body == ('depthwise_kernel',):
@@ -109,7 +112,7 @@ def keras3_table(table):
   return Table(
       table.model, 'keras3', rows, head=table.head, variant=table.variant,
       source_model=table.source_model.replace('tf_keras.', 'keras.', 1),
-      bn_epsilon=table.bn_epsilon,
+      bn_epsilon=table.bn_epsilon, source_kwargs=table.source_kwargs,
       notes=table.notes + (
           'Keras 3 .weights.h5 names layers by class and count '
           '(layers/conv2d_3/vars/0): matched by position in model.layers '

@@ -1,0 +1,192 @@
+"""The zoo's conversion pairs, each against its source framework.
+
+For every pair of `_PAIRS` (a slim model and a Keras application, a Keras 3
+application, a torchvision or a timm model), with random weights and
+randomised batch-norm statistics in the source framework (no download):
+
+- the table lists exactly the source model's weights, in its order, and
+  each row's transform turns the source's shape into our variable's;
+- source -> slim checkpoint: our network (the registered model, or the
+  variant the table names) gives the source's logits within 1e-5 of the
+  largest logit, with the same top-1, at the pair's image size (the
+  network's default size for one pair of each family at least);
+- slim -> source format: the source framework loads the file (strictly)
+  and gives its own logits bit for bit; source -> slim -> source is
+  bit-exact.
+
+The torch side runs in child processes (importing torch next to TensorFlow
+can crash): see `ckpt_helpers.torch_reference`.
+"""
+
+import collections
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import ckpt_helpers
+from checkpoints_tools import convert
+from checkpoints_tools import mappings
+from checkpoints_tools import transforms
+from checkpoints_tools import verify
+
+# model: the slim model; naming: the table's; source: 'tf_keras:<class>',
+# 'keras:<class>' (Keras 3), 'torchvision:<name>' or 'timm:<name>'; size: the
+# image size compared at; ext: the source file's extension.
+Pair = collections.namedtuple('Pair', ['model', 'naming', 'source', 'size',
+                                       'ext'])
+
+_PAIRS = [
+    Pair('vgg_16', 'keras', 'tf_keras:VGG16', 224, '.h5'),
+    Pair('vgg_19', 'keras3', 'keras:VGG19', 224, '.weights.h5'),
+    Pair('vgg_16', 'torch', 'torchvision:vgg16', 224, '.safetensors'),
+    Pair('vgg_a', 'torch', 'torchvision:vgg11', 224, '.safetensors'),
+    Pair('mobilenet_v1', 'keras', 'tf_keras:MobileNet', 224, '.h5'),
+    Pair('mobilenet_v1_025', 'keras3', 'keras:MobileNet', 128, '.weights.h5'),
+]
+# Pairs whose tables are only checked against the source's weight list.
+_TABLE_ONLY = [
+    Pair('vgg_19', 'keras', 'tf_keras:VGG19', 224, '.h5'),
+    Pair('vgg_16', 'keras3', 'keras:VGG16', 224, '.weights.h5'),
+    Pair('vgg_19', 'torch', 'torchvision:vgg19', 224, '.safetensors'),
+    Pair('mobilenet_v1_075', 'keras', 'tf_keras:MobileNet', 224, '.h5'),
+    Pair('mobilenet_v1_050', 'keras3', 'keras:MobileNet', 160, '.weights.h5'),
+]
+
+
+def _id(pair):
+  return '%s-%s' % (pair.model, pair.source.replace(':', '.'))
+
+
+def _keras_module(library):
+  if library == 'tf_keras':
+    return pytest.importorskip('tf_keras')
+  keras = pytest.importorskip('keras')
+  if not keras.__version__.startswith('3.'):
+    pytest.skip('needs Keras 3, found %s' % keras.__version__)
+  return keras
+
+
+def _keras_model(pair, seed=0):
+  library, name = pair.source.split(':')
+  keras = _keras_module(library)
+  keras.backend.clear_session()
+  model = getattr(keras.applications, name)(
+      weights=None, input_shape=(pair.size, pair.size, 3),
+      classifier_activation=None,
+      **mappings.get_table(pair.model, pair.naming).source_kwargs)
+  return ckpt_helpers.randomize_keras_weights(model, seed)
+
+
+def _keras_shapes(pair, model):
+  """{table source name: shape}, in the model's weight order.
+
+  Keras 3 names weights by class and count (and calls a depthwise kernel
+  'kernel'): its names follow from the tf_keras table's rows, whose layer
+  names must be the Keras 3 model's, weight by weight.
+  """
+  if pair.naming == 'keras':
+    return ckpt_helpers.keras_weight_shapes(model)
+  from checkpoints_tools.mappings import keras3  # pylint: disable=g-import-not-at-top
+  rows = mappings.get_table(pair.model, 'keras').rows
+  weights = [(layer.name, tuple(w.shape)) for layer in model.layers
+             for w in layer.weights]
+  assert [row.source.rsplit('/', 1)[0] for row in rows] == [
+      layer for layer, _ in weights]
+  names = keras3.keras3_names(rows)
+  return {names[row.source]: shape for row, (_, shape) in zip(rows, weights)}
+
+
+def _source_shapes(pair):
+  if pair.naming == 'torch':
+    ckpt_helpers.require_modules(pair.source.split(':')[0])
+    return collections.OrderedDict(
+        (key, shape) for key, shape in
+        ckpt_helpers.torch_state_dict_shapes(pair.source)
+        if not key.endswith('num_batches_tracked'))
+  return _keras_shapes(pair, _keras_model(pair))
+
+
+@pytest.mark.parametrize('pair', _PAIRS + _TABLE_ONLY, ids=_id)
+def test_table_lists_the_source_weights(pair):
+  shapes = _source_shapes(pair)
+  table = mappings.get_table(pair.model, pair.naming)
+  assert [row.source for row in table.rows] == list(shapes)
+  slim_shapes = dict(mappings.slim_variables(pair.model, 1000))
+  for row in table.rows:
+    assert transforms.get(row.transform).shape_to_slim(
+        shapes[row.source]) == slim_shapes[row.slim], row
+
+
+def _saved_source(pair, folder, images):
+  """(the source's weights file, its logits on `images`)."""
+  if pair.naming == 'torch':
+    ckpt_helpers.require_modules(pair.source.split(':')[0])
+    return ckpt_helpers.save_torch_model(pair.source, folder, images)
+  model = _keras_model(pair)
+  path = str(folder / ('source' + pair.ext))
+  model.save_weights(path)
+  return path, model.predict(images, verbose=0)
+
+
+def _source_logits(pair, path, images, folder):
+  """Logits of a fresh source model loading `path` (strictly for torch)."""
+  if pair.naming == 'torch':
+    return ckpt_helpers.torch_logits(pair.source, path, images, folder)
+  model = _keras_model(pair, seed=7)
+  model.load_weights(path)
+  return model.predict(images, verbose=0)
+
+
+def _ours(pair, prefix, images):
+  """Our network (the table's variant, if any) restored from `prefix`."""
+  table = mappings.get_table(pair.model, pair.naming)
+  return verify._slim_logits(table, pair.model, prefix, 1000, images)  # pylint: disable=protected-access
+
+
+@pytest.mark.parametrize('pair', _PAIRS, ids=_id)
+def test_source_to_slim_and_back(pair, tmp_path):
+  images = ckpt_helpers.random_images(pair.size, seed=1, batch=2)
+  path, logits = _saved_source(pair, tmp_path, images)
+  prefix = str(tmp_path / 'slim.ckpt')
+  summary = convert.convert(path, prefix)
+  assert summary['model'] == pair.model
+  ours = _ours(pair, prefix, images)
+  assert ckpt_helpers.relative_difference(ours, logits) <= 1e-5
+  assert (ours.argmax(-1) == logits.argmax(-1)).all()
+  back = str(tmp_path / ('back' + pair.ext))
+  convert.convert(prefix, back)
+  np.testing.assert_array_equal(
+      _source_logits(pair, back, images, tmp_path), logits)
+  ckpt_helpers.assert_same_tensors(path, back)
+
+
+_TO_PT = """
+import sys
+import torch
+from safetensors.torch import load_file
+torch.save(load_file(sys.argv[1]), sys.argv[2])
+"""
+
+
+def test_torch_pt_file_converts_like_safetensors(tmp_path):
+  """A torch.save'd state dict (.pt) gives the same slim checkpoint, bit
+  for bit, as the same tensors in .safetensors (through the command line:
+  reading .pt imports torch, which must not join this TensorFlow process)."""
+  pair = Pair('vgg_a', 'torch', 'torchvision:vgg11', 32, '.pt')
+  images = ckpt_helpers.random_images(32, seed=1, batch=1)
+  path, _ = _saved_source(pair, tmp_path, images)
+  pt = str(tmp_path / 'vgg11.pt')
+  subprocess.run([sys.executable, '-c', _TO_PT, path, pt], check=True,
+                 capture_output=True)
+  from_pt = str(tmp_path / 'from_pt.ckpt')
+  result = subprocess.run(
+      [sys.executable, '-m', 'checkpoints_tools.cli', 'convert', pt, from_pt,
+       '--quiet'], capture_output=True, text=True, check=False,
+      cwd=os.path.dirname(os.path.dirname(convert.__file__)))
+  assert result.returncode == 0, result.stderr[-2000:]
+  from_safetensors = str(tmp_path / 'from_safetensors.ckpt')
+  assert convert.convert(path, from_safetensors)['model'] == 'vgg_a'
+  ckpt_helpers.assert_same_tensors(from_pt, from_safetensors)
