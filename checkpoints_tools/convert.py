@@ -103,18 +103,20 @@ def _misshaped(model, table, rows, shape_of):
   Args:
     model: a registered model (or variant) with a slim spec.
     table: its table in the source's naming.
-    rows: the rows to check (their sources present); head rows are skipped,
-      their class count may be either ImageNet convention.
+    rows: the rows to check (their sources present); rows with a class
+      axis are skipped, their class count may be either ImageNet
+      convention.
     shape_of: a function source name -> shape.
 
   Returns:
     [(source name, its shape, the shape `model` expects in the source's
     layout)], in `rows` order.
   """
-  expected = dict(mappings.slim_variables(model, 0))
+  # With classes: an auxiliary classifier exists only with logits.
+  expected = dict(mappings.slim_variables(model, 1000))
   out = []
   for row in rows:
-    if row.slim in table.head:
+    if row.classes:
       continue
     transform = transforms.get(row.transform)
     shape = tuple(shape_of(row.source))
@@ -303,6 +305,11 @@ def plan(reader, model=None, dst_naming='slim', exclude=None, renames=(),
       raise ConversionError('tensor %s: %s' % (dst_row.slim, error)) from None
     steps.append((dst_row.source, keys[src_row.source], src_row, dst_row,
                   tuple(dst_shape)))
+  left_out = sorted(used - set(dst_table.by_slim))
+  if left_out:
+    messages.append('left out: %d tensor(s) that %s has no place for (%s)' % (
+        len(left_out), dst_table.source_model or dst_table.model,
+        mappings.few_names(left_out, 2)))
   if dst_table.variant:
     messages.append('variant: %s reproduces %s (%s)' % (
         dst_table.variant, dst_table.source_model, dst_table.notes[0]))

@@ -217,6 +217,17 @@ def _child_logits(script, what, name, classes, src, images):
     return np.load(out)
 
 
+def _without_absent_parts(model, prefix):
+  """{'create_aux_logits': False} when the checkpoint `prefix` lacks the
+  optional auxiliary classifier of `model` (converted from Keras), else {}."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  optional = mappings.get_table(model, 'slim').optional
+  if not optional:
+    return {}
+  names = {name for name, _ in tf.train.list_variables(prefix)}
+  return {} if names & optional else {'create_aux_logits': False}
+
+
 def _slim_logits(table, model, prefix, classes, images):
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   import tf_slim as slim  # pylint: disable=g-import-not-at-top
@@ -236,7 +247,8 @@ def _slim_logits(table, model, prefix, classes, images):
   with graph.as_default():
     inputs = tf.compat.v1.placeholder(tf.float32, images.shape)
     with slim.arg_scope(arg_scope):
-      logits, _ = fn(inputs, num_classes=classes, is_training=False)
+      logits, _ = fn(inputs, num_classes=classes, is_training=False,
+                     **_without_absent_parts(model, prefix))
     saver = tf.compat.v1.train.Saver()
     with tf.compat.v1.Session() as sess:
       saver.restore(sess, prefix)

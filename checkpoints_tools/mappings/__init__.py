@@ -37,7 +37,8 @@ NAMINGS = ('slim', 'torch', 'keras', 'keras3', 'paddle')
 _FAMILY_MODULES = ('checkpoints_tools.mappings.resnet',
                    'checkpoints_tools.mappings.xception',
                    'checkpoints_tools.mappings.vgg',
-                   'checkpoints_tools.mappings.mobilenet_v1')
+                   'checkpoints_tools.mappings.mobilenet_v1',
+                   'checkpoints_tools.mappings.inception')
 
 Row = collections.namedtuple('Row', ['slim', 'source', 'transform', 'classes'])
 
@@ -51,6 +52,8 @@ class Table(object):
     rows: list of `Row`s, in the source framework's order (Keras loads .h5
       weights by layer order).
     head: the slim names of the optional head rows (logits).
+    optional: the slim names of other rows that may be absent together
+      (slim Inception's auxiliary classifier, which Keras' lacks).
     variant: None, or the name of the network variant (a builder in
       `checkpoints_tools.variants`) that reproduces the source framework's
       model exactly when the registered model does not.
@@ -67,11 +70,12 @@ class Table(object):
 
   def __init__(self, model, naming, rows, head=(), variant=None,
                source_model=None, bn_epsilon=None, notes=(), positional=(),
-               source_kwargs=None):
+               source_kwargs=None, optional=()):
     self.model = model
     self.naming = naming
     self.rows = list(rows)
     self.head = frozenset(head)
+    self.optional = frozenset(optional)
     self.variant = variant
     self.source_model = source_model
     self.source_kwargs = dict(source_kwargs or {})
@@ -88,54 +92,64 @@ class Table(object):
       self.by_source[row.source] = row
 
   def canonical(self, keys):
-    """Renames the positionally named layers of `keys` to the table's names.
+    """Renames the layers named by creation count to the table's names.
+
+    Keras numbers unnamed layers per process (`conv2d_94` when 94 Conv2Ds
+    were made before), so only the numbers' order is the model's.
 
     Args:
-      keys: {name: original key}, in the file's order (Keras: layer order,
-        which is `model.layers` order).
+      keys: {name: original key}.
 
     Returns:
       {table name: original key}: for each prefix P of `positional`, the
-      layers named `P` or `P_<n>` become `P`, `P_1`, `P_2`, ... in the order
-      they first appear in `keys`, whatever their numbers were. Other keys
-      are unchanged; `keys` itself without `positional`.
+      layers named `P` or `P_<n>` become `P`, `P_1`, `P_2`, ... in the
+      order of their numbers (`P` is 0), whatever the numbers were. Other
+      keys are unchanged; `keys` itself without `positional`.
     """
     if not self.positional:
       return keys
-    pattern = re.compile(r'^(%s)(_\d+)?/' % '|'.join(
+    pattern = re.compile(r'^(%s)(?:_(\d+))?/' % '|'.join(
         re.escape(p) for p in self.positional))
-    seen = {}
+    numbers = {}  # prefix -> {number in the file}
+    for name in keys:
+      match = pattern.match(name)
+      if match:
+        numbers.setdefault(match.group(1), set()).add(
+            int(match.group(2) or 0))
+    rank = {prefix: {n: k for k, n in enumerate(sorted(found))}
+            for prefix, found in numbers.items()}
     renamed = {}
     for name, original in keys.items():
       match = pattern.match(name)
       if match:
         prefix = match.group(1)
-        layer = name[:match.end() - 1]
-        numbers = seen.setdefault(prefix, {})
-        if layer not in numbers:
-          numbers[layer] = len(numbers)
-        k = numbers[layer]
+        k = rank[prefix][int(match.group(2) or 0)]
         name = '%s%s/%s' % (prefix, '_%d' % k if k else '',
                             name[match.end():])
       renamed[name] = original
     return renamed
 
   def head_sources(self):
-    return {self.by_slim[name].source for name in self.head}
+    return self._sources(self.head)
+
+  def _sources(self, slim_names):
+    return {self.by_slim[name].source for name in slim_names}
 
   def compare(self, keys):
     """How `keys` (source names) differ from the table.
 
     Returns:
-      (rows, unexpected, missing): the rows to use (all of them, or all but
-      the head when no head key is present), the sorted keys that are not
-      in the table, and the sources of `rows` that are not in `keys`.
+      (rows, unexpected, missing): the rows to use (all of them, but for
+      the head and the optional rows when none of their keys is present),
+      the sorted keys that are not in the table, and the sources of `rows`
+      that are not in `keys`.
     """
     keys = set(keys)
     unexpected = sorted(keys - set(self.by_source))
     rows = self.rows
-    if not keys & self.head_sources():
-      rows = [r for r in rows if r.slim not in self.head]
+    for group in (self.head, self.optional):
+      if not keys & self._sources(group):
+        rows = [r for r in rows if r.slim not in group]
     missing = [r.source for r in rows if r.source not in keys]
     return rows, unexpected, missing
 
@@ -143,8 +157,7 @@ class Table(object):
     """Checks `keys` (source names) against the table.
 
     Returns:
-      The rows to use: all of them, or all but the head when no head key is
-      present.
+      The rows to use (see `compare`).
 
     Raises:
       ValueError: one line naming the unexpected and the missing keys.
@@ -202,6 +215,7 @@ _SOURCE_PREPROCESSING = (
     (r'^(tf_)?keras\.applications\.Xception$', 'tf'),
     (r'^(tf_)?keras\.applications\.VGG\d+$', 'caffe'),
     (r'^(tf_)?keras\.applications\.MobileNet$', 'tf'),
+    (r'^(tf_)?keras\.applications\.InceptionV3$', 'tf'),
     # keras-applications' ResNeXt preprocess_input uses mode='torch'.
     (r'^keras_applications\.resnext\.', 'torch'),
     (r'^torchvision\.models\.', 'torch'),

@@ -75,7 +75,8 @@ class TorchRows(object):
                            '%s.%s' % (key, torch_name), 'identity', False))
 
 
-def slim_table(model, spec, head, num_classes=1000):
+def slim_table(model, spec, head, num_classes=1000, optional=(),
+               classes=None):
   """The slim naming of `model`: its variables from `spec(num_classes)`.
 
   Args:
@@ -84,7 +85,12 @@ def slim_table(model, spec, head, num_classes=1000):
     head: the slim names of the logits rows.
     num_classes: the class count the rows are listed with (any: names do
       not depend on it).
+    optional: the slim names of rows that may be absent together (an
+      auxiliary classifier; see `Table`).
+    classes: the slim names of the rows with a class axis, default `head`
+      (an auxiliary classifier's logits too).
   """
-  rows = [Row(name, name, 'identity', name in head)
+  classes = frozenset(head if classes is None else classes)
+  rows = [Row(name, name, 'identity', name in classes)
           for name, _ in spec(num_classes)]
-  return Table(model, 'slim', rows, head=head)
+  return Table(model, 'slim', rows, head=head, optional=optional)

@@ -113,6 +113,7 @@ def keras3_table(table):
       table.model, 'keras3', rows, head=table.head, variant=table.variant,
       source_model=table.source_model.replace('tf_keras.', 'keras.', 1),
       bn_epsilon=table.bn_epsilon, source_kwargs=table.source_kwargs,
+      optional=table.optional,
       notes=table.notes + (
           'Keras 3 .weights.h5 names layers by class and count '
           '(layers/conv2d_3/vars/0): matched by position in model.layers '

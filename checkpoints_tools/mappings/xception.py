@@ -34,8 +34,8 @@ does not name the residual 1x1 convs and their batch norms: they get
 hold `conv2d_4..7` after other models were built. The table names them as
 in a fresh process (`conv2d`, `conv2d_1`, `conv2d_2`, `conv2d_3`,
 `batch_normalization`, ...) and `Table.canonical` renames the file's
-unnamed layers by their position in the file's layer order (which is
-Keras' `model.layers` order), never by their numbers.
+unnamed layers by the order of their numbers (creation order), whatever
+the numbers are.
 
 Kernels have slim's shapes in Keras (HWIO, depthwise [3, 3, C, 1]); Keras'
 batch-norm epsilon is 1e-3, `xception_keras_arg_scope`'s too, so the
@@ -93,7 +93,7 @@ _TORCH_BN = (('weight', 'gamma'), ('bias', 'beta'),
              ('running_mean', 'moving_mean'),
              ('running_var', 'moving_variance'))
 # Keras' automatic names of the unnamed residual layers (class name in
-# snake case); Table.canonical renames them by position.
+# snake case); Table.canonical renames them by the order of their numbers.
 _UNNAMED = ('conv2d', 'batch_normalization')
 
 
@@ -247,8 +247,8 @@ def _keras_table():
       source_model='tf_keras.applications.Xception',
       bn_epsilon=1e-3, positional=_UNNAMED,
       notes=("Keras' residual 1x1 convs and their batch norms are unnamed "
-             '(conv2d_N, batch_normalization_N): matched by their position '
-             "in the file's layer order",
+             '(conv2d_N, batch_normalization_N): matched by the order of '
+             'their numbers',
              'Keras batch-norm epsilon is 1e-3, as xception_keras_arg_scope',
              '1000 classes, no background class; "tf" preprocessing'))
 

@@ -25,7 +25,8 @@ def random_values(model, num_classes, seed=0):
   return values
 
 
-def save_graph_checkpoint(model, num_classes, prefix, seed=0, model_fn=None):
+def save_graph_checkpoint(model, num_classes, prefix, seed=0, model_fn=None,
+                          image_size=64):
   """Builds `model` (our nets), sets random values, saves with a Saver.
 
   Returns:
@@ -35,7 +36,8 @@ def save_graph_checkpoint(model, num_classes, prefix, seed=0, model_fn=None):
   values = random_values(model, num_classes, seed)
   graph = tf.Graph()
   with graph.as_default():
-    images = tf.compat.v1.placeholder(tf.float32, [1, 64, 64, 3])
+    images = tf.compat.v1.placeholder(tf.float32,
+                                      [1, image_size, image_size, 3])
     with slim.arg_scope(info.arg_scope_fn()):
       (model_fn or info.fn)(images, num_classes=num_classes,
                             is_training=False)

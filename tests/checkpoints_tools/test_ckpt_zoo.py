@@ -31,6 +31,7 @@ from checkpoints_tools import convert
 from checkpoints_tools import mappings
 from checkpoints_tools import transforms
 from checkpoints_tools import verify
+from nets import registry
 
 # model: the slim model; naming: the table's; source: 'tf_keras:<class>',
 # 'keras:<class>' (Keras 3), 'torchvision:<name>' or 'timm:<name>'; size: the
@@ -45,6 +46,8 @@ _PAIRS = [
     Pair('vgg_a', 'torch', 'torchvision:vgg11', 224, '.safetensors'),
     Pair('mobilenet_v1', 'keras', 'tf_keras:MobileNet', 224, '.h5'),
     Pair('mobilenet_v1_025', 'keras3', 'keras:MobileNet', 128, '.weights.h5'),
+    Pair('inception_v3', 'keras', 'tf_keras:InceptionV3', 299, '.h5'),
+    Pair('inception_v3', 'keras3', 'keras:InceptionV3', 139, '.weights.h5'),
 ]
 # Pairs whose tables are only checked against the source's weight list.
 _TABLE_ONLY = [
@@ -161,6 +164,31 @@ def test_source_to_slim_and_back(pair, tmp_path):
   np.testing.assert_array_equal(
       _source_logits(pair, back, images, tmp_path), logits)
   ckpt_helpers.assert_same_tensors(path, back)
+
+
+def test_slim_auxiliary_classifier_left_out_for_keras(tmp_path):
+  """A slim inception_v3 checkpoint (AuxLogits, 1001 classes) converts to
+  Keras' InceptionV3, which has no auxiliary classifier: its tensors are
+  left out, saying so, and Keras gives our logits without class 0 (at
+  299x299: below it slim names the aux 5x5 conv by its reduced kernel)."""
+  size = 299
+  prefix = str(tmp_path / 'slim.ckpt')
+  ckpt_helpers.save_graph_checkpoint('inception_v3', 1001, prefix,
+                                     image_size=size)
+  h5 = str(tmp_path / 'keras.h5')
+  summary = convert.convert(prefix, h5, num_classes=1000)
+  left_out = [m for m in summary['messages'] if m.startswith('left out')]
+  assert len(left_out) == 1 and 'left out: 10 tensor(s)' in left_out[0]
+  assert 'InceptionV3/AuxLogits/' in left_out[0]
+  images = ckpt_helpers.random_images(size, seed=1, batch=2)
+  info = registry.get_model('inception_v3')
+  ours = ckpt_helpers.run_slim(info.fn, prefix, images, info.arg_scope_fn(),
+                               1001)[:, 1:]
+  pair = Pair('inception_v3', 'keras', 'tf_keras:InceptionV3', size, '.h5')
+  model = _keras_model(pair, seed=7)
+  model.load_weights(h5)
+  assert ckpt_helpers.relative_difference(
+      model.predict(images, verbose=0), ours) <= 1e-5
 
 
 _TO_PT = """

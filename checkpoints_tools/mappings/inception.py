@@ -1,0 +1,219 @@
+"""Mapping tables of Inception v3 (`nets.inception_v3`).
+
+[1] Christian Szegedy et al. Rethinking the Inception Architecture for
+    Computer Vision. arXiv:1512.00567
+
+Derived from `nets.inception_v3`'s sections (the Conv / Pool / Mixed / Fork
+specs that build the network), walked once per use by `_walk`:
+
+- slim naming of inception_v3, with its auxiliary classifier;
+- inception_v3 <-> tf_keras.applications.InceptionV3 (`.h5`, and Keras 3
+  `.weights.h5`).
+
+Keras builds slim's network: the same convolutions in the same order, each
+a bias-free Conv2D, a BatchNormalization(scale=False, epsilon 1e-3) and a
+ReLU, as slim's inception arg scope; the same pools (Keras' 'same' average
+pool leaves the padding out of the mean, as TensorFlow's), and a global
+average pool where slim pools 8x8 VALID (the whole map at 299x299). It has
+no auxiliary classifier: a checkpoint converted from Keras has no
+InceptionV3/AuxLogits (build it with create_aux_logits=False, or fine-tune
+with --checkpoint_exclude_scopes=InceptionV3/AuxLogits), and converting a
+slim checkpoint to Keras leaves AuxLogits out, saying so.
+
+Keras names these layers by creation count (`conv2d_17`,
+`batch_normalization_17`) and stores them in `model.layers` order, which
+for parallel branches is not the creation order: `_keras_order.LayerGraph`
+derives it from the same walk.
+
+Typical use:
+
+   from checkpoints_tools import mappings
+   table = mappings.get_table('inception_v3', 'keras')
+   table.by_slim['InceptionV3/Mixed_5b/Branch_1/Conv2d_0a_1x1/weights']
+   # Row(source='conv2d_6/kernel', ...)
+"""
+
+from checkpoints_tools.mappings import Table
+from checkpoints_tools.mappings import _keras_order
+from checkpoints_tools.mappings import _rows
+
+from nets import inception_utils  # pylint: disable=g-bad-import-order
+from nets import inception_v3
+
+_MODEL = 'inception_v3'
+_SCOPE = 'InceptionV3'
+_SECTIONS = inception_v3._SECTIONS  # pylint: disable=protected-access
+_LOGITS = _SCOPE + '/Logits/Conv2d_1c_1x1'
+_HEAD = (_LOGITS + '/weights', _LOGITS + '/biases')
+_AUX = _SCOPE + '/AuxLogits'
+# The auxiliary classifier on Mixed_6e: (scope, depth, kernel) of its convs
+# with batch norm, then its logits conv (see inception_v3._aux_logits).
+_AUX_CONVS = (('Conv2d_1b_1x1', 128, 1), ('Conv2d_2a_5x5', 768, 5))
+_AUX_LOGITS = _AUX + '/Conv2d_2b_1x1'
+_AUX_FROM = 'Mixed_6e'
+_UNNAMED = ('conv2d', 'batch_normalization')
+
+
+def _walk(entries, value, visit, prefix):
+  """Runs `visit` over `entries` in creation order, threading `value`.
+
+  Args:
+    entries: specs (inception_utils Conv, Pool, Mixed, Fork).
+    value: what the first entry takes (a channel count, a Keras layer).
+    visit: has conv(scope, spec, value), pool(value), concat(values), each
+      returning the value of its output.
+    prefix: the variable scope of `entries`.
+
+  Returns:
+    The value of the last entry's output.
+  """
+  for entry in entries:
+    value = _entry(entry, value, visit, prefix)
+  return value
+
+
+def _entry(entry, value, visit, prefix):
+  if isinstance(entry, inception_utils.Mixed):
+    return visit.concat([
+        _walk(branch, value, visit, '%s/%s/Branch_%d' % (prefix, entry.scope,
+                                                         i))
+        for i, branch in enumerate(entry.branches)], entry.scope)
+  if isinstance(entry, inception_utils.Fork):
+    return visit.concat([_entry(sub, value, visit, prefix)
+                         for sub in entry.layers])
+  if isinstance(entry, inception_utils.Pool):
+    return visit.pool(value)
+  return visit.conv('%s/%s' % (prefix, entry.scope), entry, value)
+
+
+def _sections(visit, value):
+  """Walks the base; returns (output value, {end point: value})."""
+  end_points = {}
+  for section in _SECTIONS:
+    for entry in section.entries:
+      value = _entry(entry, value, visit, _SCOPE)
+      end_points[entry.scope] = value
+  return value, end_points
+
+
+class _Variables(object):
+  """Visitor listing slim's variables; values are channel counts."""
+
+  def __init__(self):
+    self.variables = []
+
+  def conv(self, scope, spec, depth_in):
+    kernel = spec.kernel if isinstance(spec.kernel, list) else [spec.kernel] * 2
+    self.variables.append((scope + '/weights',
+                           tuple(kernel) + (depth_in, spec.depth)))
+    # Inception's batch norm has no scale (inception_arg_scope).
+    self.variables += [('%s/BatchNorm/%s' % (scope, p), (spec.depth,))
+                       for p in _rows.BN[1:]]
+    return spec.depth
+
+  def pool(self, depth):
+    return depth
+
+  def concat(self, depths, unused_scope=None):
+    return sum(depths)
+
+
+def _logits(scope, depth_in, num_classes):
+  return [(scope + '/weights', (1, 1, depth_in, num_classes)),
+          (scope + '/biases', (num_classes,))]
+
+
+def _spec(num_classes):
+  """[(slim name, shape)] of inception_v3 in the graph's creation order."""
+  visit = _Variables()
+  depth, end_points = _sections(visit, 3)
+  if num_classes:
+    aux_depth = end_points[_AUX_FROM]
+    for scope, aux_out, kernel in _AUX_CONVS:
+      visit.conv('%s/%s' % (_AUX, scope),
+                 inception_utils.Conv(scope, aux_out, [kernel, kernel]),
+                 aux_depth)
+      aux_depth = aux_out
+    visit.variables += _logits(_AUX_LOGITS, aux_depth, num_classes)
+    visit.variables += _logits(_LOGITS, depth, num_classes)
+  return visit.variables
+
+
+def _aux_names():
+  return tuple(name for name, _ in _spec(1000) if name.startswith(_AUX + '/'))
+
+
+class _KerasLayers(object):
+  """Visitor building Keras' layer graph; values are layer names."""
+
+  def __init__(self):
+    self.graph = _keras_order.LayerGraph()
+    self.convs = {}  # keras conv layer -> (slim scope, keras bn layer)
+    self._count = {}
+
+  def _name(self, kind):
+    k = self._count.get(kind, 0)
+    self._count[kind] = k + 1
+    return kind if k == 0 else '%s_%d' % (kind, k)
+
+  def conv(self, scope, unused_spec, layer):
+    conv, bn = self._name('conv2d'), self._name('batch_normalization')
+    self.convs[conv] = (scope, bn)
+    return self.graph.chain([conv, bn, self._name('activation')], [layer])
+
+  def pool(self, layer):
+    return self.graph.add(self._name('pool'), [layer])
+
+  def concat(self, layers, name=None):
+    return self.graph.add(name or self._name('concatenate'), layers)
+
+
+def _keras_rows():
+  """KerasRows of tf_keras' InceptionV3, in `model.layers` order."""
+  visit = _KerasLayers()
+  output, _ = _sections(visit, visit.graph.add('input_1'))
+  visit.graph.chain(['avg_pool', 'predictions'], [output])
+  scope_of = {}
+  for conv, (scope, bn) in visit.convs.items():
+    scope_of[conv] = scope
+    scope_of[bn] = scope + '/BatchNorm'
+  rows = _rows.KerasRows()
+  for layer in visit.graph.layers():
+    if layer.startswith('conv2d'):
+      rows.conv(layer, scope_of[layer])
+    elif layer.startswith('batch_normalization'):
+      rows.bn(layer, scope_of[layer], scale=False)
+    elif layer == 'predictions':
+      rows.conv(layer, _LOGITS, bias=True, transform='conv1x1_dense',
+                classes=True)
+  return rows.rows
+
+
+def _keras_table():
+  return Table(
+      _MODEL, 'keras', _keras_rows(), head=_HEAD,
+      source_model='tf_keras.applications.InceptionV3', bn_epsilon=1e-3,
+      positional=_UNNAMED,
+      notes=('Keras has no auxiliary classifier: converted checkpoints have '
+             'no %s (build with create_aux_logits=False, or fine-tune with '
+             '--checkpoint_exclude_scopes=%s)' % (_AUX, _AUX),
+             "Keras' conv and batch-norm layers are unnamed (conv2d_N, "
+             'batch_normalization_N): matched by the order of their numbers '
+             '(creation order), stored in model.layers order',
+             'a global average pool where slim pools 8x8 VALID: the same at '
+             '299x299',
+             'Keras has 1000 classes, slim Inception checkpoints 1001: pass '
+             '--num-classes 1001 to add the background class 0; "tf" '
+             'preprocessing (the same as slim\'s "inception")'))
+
+
+def _slim_table():
+  aux_logits = (_AUX_LOGITS + '/weights', _AUX_LOGITS + '/biases')
+  return _rows.slim_table(_MODEL, _spec, _HEAD, optional=_aux_names(),
+                          classes=_HEAD + aux_logits)
+
+
+# --- registration ------------------------------------------------------------
+
+SPECS = {_MODEL: _spec}
+TABLES = {(_MODEL, 'slim'): _slim_table, (_MODEL, 'keras'): _keras_table}
