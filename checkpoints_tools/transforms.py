@@ -10,6 +10,9 @@ before any data is read.
                   [out, in, kh, kw].
   conv1x1_dense   slim 1x1 conv [1, 1, in, out] <-> Keras Dense [in, out].
   conv1x1_linear  slim 1x1 conv [1, 1, in, out] <-> torch Linear [out, in].
+  dense           slim fully_connected weights [in, out] <-> Keras Dense
+                  [in, out]: the same array (named for the layer it reads,
+                  which Keras 3 names by class).
   depthwise_oihw  slim depthwise kernel [kh, kw, C, 1] <-> torch depthwise
                   conv (groups=C) weight [C, 1, kh, kw].
   depthwise_grouped(groups)
@@ -88,6 +91,8 @@ CONV1X1_DENSE = Transform(
     lambda a: _contiguous(a.reshape((1, 1) + a.shape)),
     lambda s: _conv1x1_shape_to_2d(s, False),
     lambda s: _2d_shape_to_conv1x1(s, False))
+DENSE = Transform('dense', lambda a: a, lambda a: a, _identity_shape,
+                  _identity_shape)
 CONV1X1_LINEAR = Transform(
     'conv1x1_linear',
     lambda a: _contiguous(a.reshape(a.shape[2:]).T),
@@ -228,7 +233,7 @@ def flattened(kh, kw, torch_layout):
       lambda s: _flatten_shape_to_slim(s, kh, kw, torch_layout))
 
 
-_BY_NAME = {t.name: t for t in (IDENTITY, HWIO_OIHW, CONV1X1_DENSE,
+_BY_NAME = {t.name: t for t in (IDENTITY, HWIO_OIHW, CONV1X1_DENSE, DENSE,
                                 CONV1X1_LINEAR, DEPTHWISE_OIHW)}
 
 

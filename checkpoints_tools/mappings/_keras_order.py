@@ -11,6 +11,11 @@ call order (tf_keras `functional._map_graph_network`, the same in Keras 3).
 tables derive them from the network definition, and `layers()` gives that
 order.
 
+`ConvBnLayers` adds the layers of Keras applications' `conv2d_bn` (an
+unnamed bias-free Conv2D, BatchNormalization(scale=False) and Activation)
+with the slim scope each conv stands for, as the Inception tables walk
+their specs.
+
 Typical use:
 
    graph = LayerGraph()
@@ -80,3 +85,41 @@ class LayerGraph(object):
     index = self._preorder(output)
     depth = self._depths(output)
     return sorted(index, key=lambda name: (-depth[name], index[name]))
+
+
+class ConvBnLayers(object):
+  """A LayerGraph of Keras `conv2d_bn` layers named by creation count.
+
+  Attributes:
+    graph: the `LayerGraph`.
+    scopes: {Keras layer: slim scope}: a conv's scope, its batch norm's
+      `<scope>/BatchNorm`.
+  """
+
+  def __init__(self):
+    self.graph = LayerGraph()
+    self.scopes = {}
+    self._count = {}
+
+  def _name(self, kind):
+    k = self._count.get(kind, 0)
+    self._count[kind] = k + 1
+    return kind if k == 0 else '%s_%d' % (kind, k)
+
+  def conv(self, scope, unused_spec, layer):
+    """An unnamed conv2d_bn on `layer` for slim's `scope`; returns its
+    activation."""
+    conv, bn = self._name('conv2d'), self._name('batch_normalization')
+    self.scopes[conv] = scope
+    self.scopes[bn] = scope + '/BatchNorm'
+    return self.graph.chain([conv, bn, self._name('activation')], [layer])
+
+  def pool(self, layer):
+    return self.graph.add(self._name('pool'), [layer])
+
+  def concat(self, layers, name=None):
+    return self.graph.add(name or self._name('concatenate'), layers)
+
+  def unnamed(self, kind, inputs):
+    """A weightless layer of `kind` (its name does not matter)."""
+    return self.graph.add(self._name(kind), inputs)

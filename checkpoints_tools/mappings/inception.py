@@ -143,46 +143,17 @@ def _aux_names():
   return tuple(name for name, _ in _spec(1000) if name.startswith(_AUX + '/'))
 
 
-class _KerasLayers(object):
-  """Visitor building Keras' layer graph; values are layer names."""
-
-  def __init__(self):
-    self.graph = _keras_order.LayerGraph()
-    self.convs = {}  # keras conv layer -> (slim scope, keras bn layer)
-    self._count = {}
-
-  def _name(self, kind):
-    k = self._count.get(kind, 0)
-    self._count[kind] = k + 1
-    return kind if k == 0 else '%s_%d' % (kind, k)
-
-  def conv(self, scope, unused_spec, layer):
-    conv, bn = self._name('conv2d'), self._name('batch_normalization')
-    self.convs[conv] = (scope, bn)
-    return self.graph.chain([conv, bn, self._name('activation')], [layer])
-
-  def pool(self, layer):
-    return self.graph.add(self._name('pool'), [layer])
-
-  def concat(self, layers, name=None):
-    return self.graph.add(name or self._name('concatenate'), layers)
-
-
 def _keras_rows():
-  """KerasRows of tf_keras' InceptionV3, in `model.layers` order."""
-  visit = _KerasLayers()
-  output, _ = _sections(visit, visit.graph.add('input_1'))
-  visit.graph.chain(['avg_pool', 'predictions'], [output])
-  scope_of = {}
-  for conv, (scope, bn) in visit.convs.items():
-    scope_of[conv] = scope
-    scope_of[bn] = scope + '/BatchNorm'
+  """Rows of tf_keras' InceptionV3, in `model.layers` order."""
+  layers = _keras_order.ConvBnLayers()
+  output, _ = _sections(layers, layers.graph.add('input_1'))
+  layers.graph.chain(['avg_pool', 'predictions'], [output])
   rows = _rows.KerasRows()
-  for layer in visit.graph.layers():
+  for layer in layers.graph.layers():
     if layer.startswith('conv2d'):
-      rows.conv(layer, scope_of[layer])
+      rows.conv(layer, layers.scopes[layer])
     elif layer.startswith('batch_normalization'):
-      rows.bn(layer, scope_of[layer], scale=False)
+      rows.bn(layer, layers.scopes[layer], scale=False)
     elif layer == 'predictions':
       rows.conv(layer, _LOGITS, bias=True, transform='conv1x1_dense',
                 classes=True)

@@ -40,7 +40,7 @@ def keras_class(layer, weights, transform):
     layer: the layer's name (for the error message).
     weights: its weight names in order, e.g. ('kernel', 'bias').
     transform: the transform of its first row: Dense kernels are the ones
-      stored through 'conv1x1_dense' or 'flatten_dense_<h>x<w>'.
+      stored through 'conv1x1_dense', 'flatten_dense_<h>x<w>' or 'dense'.
 
   Returns:
     'conv2d', 'dense', 'batch_normalization', 'separable_conv2d' or
@@ -57,8 +57,8 @@ def keras_class(layer, weights, transform):
     return 'batch_normalization'
   if body == ('kernel',):
     # Dense kernels are stored as slim convs: 1x1, or the flattened map's.
-    return 'dense' if transform.startswith(('conv1x1_dense', 'flatten_dense')
-                                          ) else 'conv2d'
+    return 'dense' if transform.startswith(
+        ('conv1x1_dense', 'flatten_dense', 'dense')) else 'conv2d'
   if body == ('depthwise_kernel', 'pointwise_kernel'):
     return 'separable_conv2d'
   if body == ('depthwise_kernel',):

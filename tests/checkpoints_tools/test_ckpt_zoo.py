@@ -48,6 +48,10 @@ _PAIRS = [
     Pair('mobilenet_v1_025', 'keras3', 'keras:MobileNet', 128, '.weights.h5'),
     Pair('inception_v3', 'keras', 'tf_keras:InceptionV3', 299, '.h5'),
     Pair('inception_v3', 'keras3', 'keras:InceptionV3', 139, '.weights.h5'),
+    Pair('inception_resnet_v2', 'keras', 'tf_keras:InceptionResNetV2', 299,
+         '.h5'),
+    Pair('inception_resnet_v2', 'keras3', 'keras:InceptionResNetV2', 139,
+         '.weights.h5'),
 ]
 # Pairs whose tables are only checked against the source's weight list.
 _TABLE_ONLY = [

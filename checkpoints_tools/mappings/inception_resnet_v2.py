@@ -1,0 +1,164 @@
+"""Mapping tables of Inception-ResNet v2 (`nets.inception_resnet_v2`).
+
+[1] Christian Szegedy, Sergey Ioffe, Vincent Vanhoucke, Alex Alemi.
+    Inception-v4, Inception-ResNet and the Impact of Residual Connections
+    on Learning. arXiv:1602.07261
+
+Derived from `nets.inception_resnet_v2`'s layout (its stem, Mixed blocks
+and stacks of residual blocks, each a list of branch specs):
+
+- slim naming of inception_resnet_v2 (from the built graph), with its
+  auxiliary classifier;
+- inception_resnet_v2 <-> tf_keras.applications.InceptionResNetV2 (`.h5`,
+  and Keras 3 `.weights.h5`).
+
+Keras builds slim's network, as Inception v3 (see `mappings/inception.py`):
+unnamed conv2d_bn layers (bias-free, BatchNormalization(scale=False),
+epsilon 1e-3) in slim's order, no auxiliary classifier. It names the
+residual blocks' layers: `block35_<i>_conv` is slim's
+`Repeat/block35_<i>/Conv2d_1x1` (a conv with biases), `block17_<i>` that
+of `Repeat_1`, `block8_<i>` of `Repeat_2` (i < 10) and `block8_10` of
+`Block8`; `conv_7b` is `Conv2d_7b_1x1`, `predictions` the fully connected
+`Logits/Logits` (the same [1536, classes] array).
+
+Typical use:
+
+   from checkpoints_tools import mappings
+   table = mappings.get_table('inception_resnet_v2', 'keras')
+   table.by_slim['InceptionResnetV2/Repeat/block35_1/Conv2d_1x1/weights']
+   # Row(source='block35_1_conv/kernel', ...)
+"""
+
+import functools
+
+import tensorflow as tf
+
+from checkpoints_tools import mappings
+from checkpoints_tools.mappings import Table
+from checkpoints_tools.mappings import _keras_order
+from checkpoints_tools.mappings import _rows
+
+from nets import inception_resnet_v2  # pylint: disable=g-bad-import-order
+from nets import inception_v4
+
+_MODEL = 'inception_resnet_v2'
+_SCOPE = 'InceptionResnetV2'
+_LOGITS = _SCOPE + '/Logits/Logits'
+_HEAD = (_LOGITS + '/weights', _LOGITS + '/biases')
+_AUX = _SCOPE + '/AuxLogits'
+_AUX_LOGITS = (_AUX + '/Logits/weights', _AUX + '/Logits/biases')
+_LAST_CONV = 'Conv2d_7b_1x1'
+# The branch specs of each residual block function.
+_BRANCHES = {
+    inception_resnet_v2.block35: inception_resnet_v2._BLOCK35,  # pylint: disable=protected-access
+    inception_resnet_v2.block17: inception_resnet_v2._BLOCK17,  # pylint: disable=protected-access
+    inception_resnet_v2.block8: inception_resnet_v2._BLOCK8,  # pylint: disable=protected-access
+}
+_UNNAMED = ('conv2d', 'batch_normalization')
+
+
+def _branches(layers, branches, layer, prefix):
+  """Keras layers of parallel `branches` on `layer`; returns their outputs."""
+  outputs = []
+  for i, branch in enumerate(branches):
+    out = layer
+    for spec in branch:
+      if isinstance(spec, inception_v4.Pool):
+        out = layers.pool(out)
+      else:
+        out = layers.conv('%s/Branch_%d/%s' % (prefix, i, spec.scope), spec,
+                          out)
+    outputs.append(out)
+  return outputs
+
+
+def _residuals(layers, stack, layer, repeat_scope, counts):
+  """Keras layers of a stack of residual blocks (`_Residuals`)."""
+  kind = stack.block.__name__
+  for i in range(1, (stack.times or 1) + 1):
+    counts[kind] = counts.get(kind, 0) + 1
+    keras_block = '%s_%d' % (kind, counts[kind])
+    prefix = _SCOPE + ('/%s/%s_%d' % (repeat_scope, kind, i) if stack.times
+                       else '/' + kind.capitalize())
+    mixed = layers.concat(_branches(layers, _BRANCHES[stack.block], layer,
+                                    prefix), keras_block + '_mixed')
+    up = layers.graph.add(keras_block + '_conv', [mixed])
+    layers.scopes[up] = prefix + '/Conv2d_1x1'
+    layer = layers.unnamed('custom_scale_layer', [layer, up])
+    if stack.activation_fn:
+      layer = layers.graph.add(keras_block + '_ac', [layer])
+  return layer
+
+
+def _keras_layers():
+  """The `ConvBnLayers` of tf_keras' InceptionResNetV2."""
+  layers = _keras_order.ConvBnLayers()
+  layer = layers.graph.add('input_1')
+  counts = {}
+  stacks = 0
+  for _, entry in inception_resnet_v2._layout(16, False, tf.nn.relu):  # pylint: disable=protected-access
+    if isinstance(entry, inception_v4.Pool):
+      layer = layers.pool(layer)
+    elif isinstance(entry, inception_v4.Mixed):
+      layer = layers.concat(_branches(layers, entry.branches, layer,
+                                      '%s/%s' % (_SCOPE, entry.scope)))
+    elif isinstance(entry, inception_v4.Conv) and entry.scope == _LAST_CONV:
+      layer = layers.graph.chain(['conv_7b', 'conv_7b_bn', 'conv_7b_ac'],
+                                 [layer])
+      layers.scopes['conv_7b'] = '%s/%s' % (_SCOPE, _LAST_CONV)
+      layers.scopes['conv_7b_bn'] = '%s/%s/BatchNorm' % (_SCOPE, _LAST_CONV)
+    elif isinstance(entry, inception_v4.Conv):
+      layer = layers.conv('%s/%s' % (_SCOPE, entry.scope), entry, layer)
+    else:
+      layer = _residuals(layers, entry, layer,
+                         'Repeat' + ('_%d' % stacks if stacks else ''),
+                         counts)
+      stacks += 1 if entry.times else 0
+  layers.graph.chain(['avg_pool', 'predictions'], [layer])
+  return layers
+
+
+def _keras_rows():
+  layers = _keras_layers()
+  rows = _rows.KerasRows()
+  for layer in layers.graph.layers():
+    scope = layers.scopes.get(layer)
+    if layer == 'predictions':
+      rows.conv(layer, _LOGITS, bias=True, transform='dense', classes=True)
+    elif scope and scope.endswith('/BatchNorm'):
+      rows.bn(layer, scope, scale=False)
+    elif scope:
+      rows.conv(layer, scope, bias=layer.endswith('_conv'))
+  return rows.rows
+
+
+def _keras_table():
+  return Table(
+      _MODEL, 'keras', _keras_rows(), head=_HEAD,
+      source_model='tf_keras.applications.InceptionResNetV2',
+      bn_epsilon=1e-3, positional=_UNNAMED,
+      notes=('Keras has no auxiliary classifier: converted checkpoints have '
+             'no %s (build with create_aux_logits=False, or fine-tune with '
+             '--checkpoint_exclude_scopes=%s)' % (_AUX, _AUX),
+             "Keras' conv and batch-norm layers outside the residual 1x1 "
+             'convs are unnamed (conv2d_N, batch_normalization_N): matched '
+             'by the order of their numbers (creation order), stored in '
+             'model.layers order',
+             'Keras has 1000 classes, slim Inception checkpoints 1001: pass '
+             '--num-classes 1001 to add the background class 0; "tf" '
+             'preprocessing (the same as slim\'s "inception")'))
+
+
+def _slim_table():
+  spec = functools.partial(mappings.slim_variables, _MODEL)
+  aux = tuple(name for name, _ in spec(1000)
+              if name.startswith(_AUX + '/'))
+  return _rows.slim_table(_MODEL, spec, _HEAD, optional=aux,
+                          classes=_HEAD + _AUX_LOGITS)
+
+
+# --- registration ------------------------------------------------------------
+
+# The slim variables come from the built graph (mappings.slim_variables).
+SPECS = {}
+TABLES = {(_MODEL, 'slim'): _slim_table, (_MODEL, 'keras'): _keras_table}
