@@ -13,6 +13,8 @@ before any data is read.
   dense           slim fully_connected weights [in, out] <-> Keras Dense
                   [in, out]: the same array (named for the layer it reads,
                   which Keras 3 names by class).
+  linear          slim fully_connected weights [in, out] <-> torch Linear
+                  [out, in].
   depthwise_oihw  slim depthwise kernel [kh, kw, C, 1] <-> torch depthwise
                   conv (groups=C) weight [C, 1, kh, kw].
   depthwise_grouped(groups)
@@ -93,6 +95,9 @@ CONV1X1_DENSE = Transform(
     lambda s: _2d_shape_to_conv1x1(s, False))
 DENSE = Transform('dense', lambda a: a, lambda a: a, _identity_shape,
                   _identity_shape)
+LINEAR = Transform('linear', lambda a: _contiguous(a.T),
+                   lambda a: _contiguous(a.T), lambda s: tuple(s)[::-1],
+                   lambda s: tuple(s)[::-1])
 CONV1X1_LINEAR = Transform(
     'conv1x1_linear',
     lambda a: _contiguous(a.reshape(a.shape[2:]).T),
@@ -234,7 +239,7 @@ def flattened(kh, kw, torch_layout):
 
 
 _BY_NAME = {t.name: t for t in (IDENTITY, HWIO_OIHW, CONV1X1_DENSE, DENSE,
-                                CONV1X1_LINEAR, DEPTHWISE_OIHW)}
+                                LINEAR, CONV1X1_LINEAR, DEPTHWISE_OIHW)}
 
 
 def get(name):

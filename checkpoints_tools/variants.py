@@ -38,6 +38,15 @@ converted checkpoint gives the source's outputs. Keras' ResNet v1 also has weigh
   `xception.xception_keras_arg_scope(batch_norm_epsilon=1e-5)`
   (`arg_scope(name)`).
 
+- `timm_inception_resnet_v2`: timm's `inception_resnet_v2` (ported from the
+  slim checkpoint). The same network and end points as
+  `nets.inception_resnet_v2.inception_resnet_v2`, but its batch norms have
+  a scale (`BatchNorm/gamma`, all ones in timm's port, random in a trained
+  or initialised torch model), so it is its own model: the registered
+  network under `inception_resnet_v2_arg_scope(batch_norm_scale=True)`
+  (`arg_scope(name)`); timm has no auxiliary classifier (build with
+  create_aux_logits=False).
+
 [1] Kaiming He, Xiangyu Zhang, Shaoqing Ren, Jian Sun.
     Deep Residual Learning for Image Recognition. arXiv:1512.03385
 
@@ -73,6 +82,7 @@ from tf_slim.layers import utils as slim_utils
 from nets import _common  # pylint: disable=protected-access
 # conv2d_same builds its conv with nets' conv2d: its arg-scope key.
 from nets import _layers  # pylint: disable=protected-access
+from nets import inception_resnet_v2
 from nets import resnet_utils
 from nets import resnet_v1
 from nets import resnet_v2
@@ -288,10 +298,35 @@ timm_legacy_xception.default_image_size = 299
 _ARG_SCOPE_KWARGS['timm_legacy_xception'] = {'batch_norm_epsilon': 1e-5}
 _ARG_SCOPE_FNS['timm_legacy_xception'] = xception.xception_keras_arg_scope
 
+# --- timm inception_resnet_v2 ------------------------------------------------
+
+
+def timm_inception_resnet_v2(inputs, num_classes=1001, is_training=True,
+                             dropout_keep_prob=0.8, reuse=None,
+                             scope='InceptionResnetV2',
+                             create_aux_logits=False,
+                             activation_fn=tf.nn.relu):
+  """inception_resnet_v2 as timm builds it: no auxiliary classifier by
+  default; its batch-norm scale comes from `arg_scope(name)`.
+
+  See the module docstring; args and returns of
+  `nets.inception_resnet_v2.inception_resnet_v2`.
+  """
+  return inception_resnet_v2.inception_resnet_v2(
+      inputs, num_classes=num_classes, is_training=is_training,
+      dropout_keep_prob=dropout_keep_prob, reuse=reuse, scope=scope,
+      create_aux_logits=create_aux_logits, activation_fn=activation_fn)
+
+
+timm_inception_resnet_v2.default_image_size = 299
+_ARG_SCOPE_KWARGS['timm_inception_resnet_v2'] = {'batch_norm_scale': True}
+_ARG_SCOPE_FNS['timm_inception_resnet_v2'] = (
+    inception_resnet_v2.inception_resnet_v2_arg_scope)
+
 VARIANTS = {fn.__name__: fn for fn in (
     keras_resnet_v2_50, keras_resnet_v2_101, keras_resnet_v2_152,
     keras_resnet_v1_50, keras_resnet_v1_101, keras_resnet_v1_152,
-    timm_legacy_xception)}
+    timm_legacy_xception, timm_inception_resnet_v2)}
 
 
 def get_variant(name):

@@ -220,6 +220,8 @@ _SOURCE_PREPROCESSING = (
     # keras-applications' ResNeXt preprocess_input uses mode='torch'.
     (r'^keras_applications\.resnext\.', 'torch'),
     (r'^torchvision\.models\.', 'torch'),
+    # timm's port of the slim checkpoint keeps its input convention.
+    (r'^timm\.models\.inception_resnet_v2$', 'inception'),
     (r'^paddle\.vision\.models\.', 'torch'),
 )
 
@@ -276,16 +278,23 @@ def slim_variables(model, num_classes=1000):
 
 
 def _graph_variables(model, num_classes):
+  """The variables of the registered model or variant `model`, built."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from nets import registry  # pylint: disable=g-import-not-at-top
   import tf_slim as slim  # pylint: disable=g-import-not-at-top
-  info = registry.get_model(model)
+  from checkpoints_tools import variants  # pylint: disable=g-import-not-at-top
+  if model in variants.VARIANTS:
+    fn = variants.get_variant(model)
+    arg_scope, size = variants.arg_scope(model), fn.default_image_size
+  else:
+    info = registry.get_model(model)
+    fn, arg_scope = info.fn, info.arg_scope_fn()
+    size = info.default_image_size
   graph = tf.Graph()
   with graph.as_default():
-    size = info.default_image_size
     images = tf.compat.v1.placeholder(tf.float32, [1, size, size, 3])
-    with slim.arg_scope(info.arg_scope_fn()):
-      info.fn(images, num_classes=num_classes or None, is_training=False)
+    with slim.arg_scope(arg_scope):
+      fn(images, num_classes=num_classes or None, is_training=False)
     return [(v.op.name, tuple(v.shape.as_list()))
             for v in graph.get_collection('variables')]
 

@@ -10,7 +10,14 @@ and stacks of residual blocks, each a list of branch specs):
 - slim naming of inception_resnet_v2 (from the built graph), with its
   auxiliary classifier;
 - inception_resnet_v2 <-> tf_keras.applications.InceptionResNetV2 (`.h5`,
-  and Keras 3 `.weights.h5`).
+  and Keras 3 `.weights.h5`);
+- timm_inception_resnet_v2 (`checkpoints_tools.variants`: the same network
+  with a batch-norm scale) <-> timm `inception_resnet_v2` (torch naming:
+  `.safetensors`, `.pt`). timm ported slim's checkpoint: the same
+  convolutions and pools (its average pool leaves the padding out, as
+  TensorFlow's), keys `conv2d_1a.conv`, `mixed_5b.branch1.0.bn`,
+  `repeat.0.conv2d` (Repeat/block35_1/Conv2d_1x1), `repeat_1`, `repeat_2`,
+  `block8`, `conv2d_7b`, `classif` (the logits, transposed).
 
 Keras builds slim's network, as Inception v3 (see `mappings/inception.py`):
 unnamed conv2d_bn layers (bias-free, BatchNormalization(scale=False),
@@ -149,16 +156,79 @@ def _keras_table():
              'preprocessing (the same as slim\'s "inception")'))
 
 
-def _slim_table():
-  spec = functools.partial(mappings.slim_variables, _MODEL)
+# --- timm (torch naming) -----------------------------------------------------
+
+
+def _timm_branches(torch, branches, slim_prefix, key):
+  """Rows of timm's branch<i>[.<j>].conv/.bn (j counts pools too)."""
+  for i, branch in enumerate(branches):
+    for j, spec in enumerate(branch):
+      if isinstance(spec, inception_v4.Pool):
+        continue
+      layer = '%s.branch%d%s' % (key, i, '.%d' % j if len(branch) > 1 else '')
+      scope = '%s/Branch_%d/%s' % (slim_prefix, i, spec.scope)
+      torch.conv(layer + '.conv', scope)
+      torch.bn(layer + '.bn', scope + '/BatchNorm')
+
+
+def _timm_rows():
+  """Rows of timm's inception_resnet_v2, in state-dict order."""
+  torch = _rows.TorchRows()
+  stacks = 0
+  for _, entry in inception_resnet_v2._layout(16, False, tf.nn.relu):  # pylint: disable=protected-access
+    if isinstance(entry, inception_v4.Pool):
+      continue
+    scope = '%s/%s' % (_SCOPE, getattr(entry, 'scope', ''))
+    # Conv2d_1a_3x3 -> conv2d_1a, Mixed_5b -> mixed_5b.
+    key = '_'.join(getattr(entry, 'scope', '').split('_')[:2]).lower()
+    if isinstance(entry, inception_v4.Mixed):
+      _timm_branches(torch, entry.branches, scope, key)
+    elif isinstance(entry, inception_v4.Conv):
+      torch.conv(key + '.conv', scope)
+      torch.bn(key + '.bn', scope + '/BatchNorm')
+    else:
+      kind = entry.block.__name__
+      repeat = 'repeat' + ('_%d' % stacks if stacks else '')
+      for i in range(1, (entry.times or 1) + 1):
+        prefix, key = (
+            ('%s/%s/%s_%d' % (_SCOPE, repeat.capitalize(), kind, i),
+             '%s.%d' % (repeat, i - 1)) if entry.times else
+            ('%s/%s' % (_SCOPE, kind.capitalize()), kind))
+        _timm_branches(torch, _BRANCHES[entry.block], prefix, key)
+        torch.conv(key + '.conv2d', prefix + '/Conv2d_1x1', bias=True)
+      stacks += 1 if entry.times else 0
+  torch.conv('classif', _LOGITS, bias=True, transform='linear', classes=True)
+  return torch.rows
+
+
+def _timm_table():
+  return Table(
+      _TIMM, 'torch', _timm_rows(), head=_HEAD, variant=_TIMM,
+      source_model='timm.models.inception_resnet_v2', bn_epsilon=1e-3,
+      notes=("timm's port of the slim checkpoint: slim's network with a "
+             'batch-norm scale (gamma), no auxiliary classifier',
+             'timm has 1000 classes, slim checkpoints 1001: pass '
+             '--num-classes 1001 to add the background class 0; "inception" '
+             'preprocessing'))
+
+
+def _slim_table(model):
+  spec = functools.partial(mappings.slim_variables, model)
   aux = tuple(name for name, _ in spec(1000)
               if name.startswith(_AUX + '/'))
-  return _rows.slim_table(_MODEL, spec, _HEAD, optional=aux,
+  return _rows.slim_table(model, spec, _HEAD, optional=aux,
                           classes=_HEAD + _AUX_LOGITS)
 
 
 # --- registration ------------------------------------------------------------
 
+# timm's network is a variant of its own: its batch norms have gamma.
+_TIMM = 'timm_inception_resnet_v2'
 # The slim variables come from the built graph (mappings.slim_variables).
 SPECS = {}
-TABLES = {(_MODEL, 'slim'): _slim_table, (_MODEL, 'keras'): _keras_table}
+TABLES = {
+    (_MODEL, 'slim'): functools.partial(_slim_table, _MODEL),
+    (_MODEL, 'keras'): _keras_table,
+    (_TIMM, 'slim'): functools.partial(_slim_table, _TIMM),
+    (_TIMM, 'torch'): _timm_table,
+}

@@ -52,6 +52,8 @@ _PAIRS = [
          '.h5'),
     Pair('inception_resnet_v2', 'keras3', 'keras:InceptionResNetV2', 139,
          '.weights.h5'),
+    Pair('timm_inception_resnet_v2', 'torch', 'timm:inception_resnet_v2', 139,
+         '.safetensors'),
 ]
 # Pairs whose tables are only checked against the source's weight list.
 _TABLE_ONLY = [
