@@ -60,11 +60,14 @@ class TorchRows(object):
   def __init__(self):
     self.rows = []
 
+  def weight(self, key, slim_name, transform='hwio_oihw', classes=False):
+    """`key`.weight onto the slim variable `slim_name`."""
+    self.rows.append(Row(slim_name, key + '.weight', transform, classes))
+
   def conv(self, key, slim_scope, bias=False, transform='hwio_oihw',
            classes=False):
     """A Conv2d (or Linear, with `transform`) onto `slim_scope`/weights."""
-    self.rows.append(Row(slim_scope + '/weights', key + '.weight', transform,
-                         classes))
+    self.weight(key, slim_scope + '/weights', transform, classes)
     if bias:
       self.rows.append(Row(slim_scope + '/biases', key + '.bias', 'identity',
                            classes))

@@ -81,17 +81,14 @@ import functools
 
 from checkpoints_tools.mappings import Row
 from checkpoints_tools.mappings import Table
+from checkpoints_tools.mappings import _rows
 
 # The block tables that build the networks; a copy here would drift.
 from nets import xception  # pylint: disable=g-bad-import-order
 
 _MODEL = 'xception_keras'
 _ALIGNED_DEPTHS = (41, 65, 71)
-_BN = ('gamma', 'beta', 'moving_mean', 'moving_variance')
-# torch's BatchNorm2d names of _BN, in its state-dict order.
-_TORCH_BN = (('weight', 'gamma'), ('bias', 'beta'),
-             ('running_mean', 'moving_mean'),
-             ('running_var', 'moving_variance'))
+_BN = _rows.BN
 # Keras' automatic names of the unnamed residual layers (class name in
 # snake case); Table.canonical renames them by the order of their numbers.
 _UNNAMED = ('conv2d', 'batch_normalization')
@@ -256,40 +253,19 @@ def _keras_table():
 # --- timm (torch naming) -----------------------------------------------------
 
 
-class _TorchRows(object):
-  """Collects the rows of a torch-named table in state-dict order."""
-
-  def __init__(self):
-    self.rows = []
-
-  def conv(self, key, slim_name, transform='hwio_oihw'):
-    self.rows.append(Row(slim_name, key + '.weight', transform, False))
-
-  def bn(self, key, slim_scope):
-    for torch_name, slim_name in _TORCH_BN:
-      self.rows.append(Row('%s/%s' % (slim_scope, slim_name),
-                           '%s.%s' % (key, torch_name), 'identity', False))
-
-  def linear(self, key, model):
-    self.rows.append(Row(model + '/logits/weights', key + '.weight',
-                         'conv1x1_linear', True))
-    self.rows.append(Row(model + '/logits/biases', key + '.bias', 'identity',
-                         True))
-
-
 def _timm_legacy_table():
   """xception_keras <-> timm legacy_xception (see the module docstring)."""
-  t = _TorchRows()
+  t = _rows.TorchRows()
   root = _MODEL + '/entry_flow/'
   for i in (1, 2):
-    t.conv('conv%d' % i, root + 'conv1_%d/weights' % i)
+    t.weight('conv%d' % i, root + 'conv1_%d/weights' % i)
     t.bn('bn%d' % i, root + 'conv1_%d/BatchNorm' % i)
   top_level = 3  # timm's top-level convs after the stem's conv1, conv2
   for u, (scope, _, depths, skip, keras_block) in enumerate(_units()):
     unit = _MODEL + '/' + scope
     # timm's Block registers skip/skipbn before its rep.
     if skip == 'conv':
-      t.conv('block%d.skip' % (keras_block - 1), unit + '/shortcut/weights')
+      t.weight('block%d.skip' % (keras_block - 1), unit + '/shortcut/weights')
       t.bn('block%d.skipbn' % (keras_block - 1), unit + '/shortcut/BatchNorm')
     for k in range(len(depths)):
       sep = '%s/separable_conv%d' % (unit, k + 1)
@@ -303,10 +279,11 @@ def _timm_legacy_table():
         j = 3 * k + (0 if u == 0 else 1)
         block = 'block%d.rep.' % (keras_block - 1)
         conv, bn = block + str(j), block + str(j + 1)
-      t.conv(conv + '.conv1', sep + '/depthwise_weights', 'depthwise_oihw')
-      t.conv(conv + '.pointwise', sep + '/pointwise_weights')
+      t.weight(conv + '.conv1', sep + '/depthwise_weights', 'depthwise_oihw')
+      t.weight(conv + '.pointwise', sep + '/pointwise_weights')
       t.bn(bn, sep + '/BatchNorm')
-  t.linear('fc', _MODEL)
+  t.conv('fc', _MODEL + '/logits', bias=True, transform='conv1x1_linear',
+         classes=True)
   return Table(
       _MODEL, 'torch', t.rows, head=_head(),
       variant='timm_legacy_xception',
@@ -322,27 +299,28 @@ def _timm_legacy_table():
 def _timm_aligned_table(depth):
   """xception_<depth> <-> timm xception<depth> (see the module docstring)."""
   model = 'xception_%d' % depth
-  t = _TorchRows()
+  t = _rows.TorchRows()
   for i in (1, 2):
     scope = '%s/entry_flow/conv1_%d' % (model, i)
-    t.conv('stem.%d.conv' % (i - 1), scope + '/weights')
+    t.weight('stem.%d.conv' % (i - 1), scope + '/weights')
     t.bn('stem.%d.bn' % (i - 1), scope + '/BatchNorm')
   for i, (scope, _, depths, skip) in enumerate(_aligned_units(depth)):
     unit = '%s/%s' % (model, scope)
     block = 'blocks.%d.' % i
     # timm's XceptionModule registers its shortcut before its stack.
     if skip == 'conv':
-      t.conv(block + 'shortcut.conv', unit + '/shortcut/weights')
+      t.weight(block + 'shortcut.conv', unit + '/shortcut/weights')
       t.bn(block + 'shortcut.bn', unit + '/shortcut/BatchNorm')
     for k in range(len(depths)):
       sep = '%s/separable_conv%d' % (unit, k + 1)
       layer = '%sstack.conv%d.' % (block, k + 1)
-      t.conv(layer + 'conv_dw', sep + '_depthwise/depthwise_weights',
+      t.weight(layer + 'conv_dw', sep + '_depthwise/depthwise_weights',
              'depthwise_oihw')
       t.bn(layer + 'bn_dw', sep + '_depthwise/BatchNorm')
-      t.conv(layer + 'conv_pw', sep + '_pointwise/weights')
+      t.weight(layer + 'conv_pw', sep + '_pointwise/weights')
       t.bn(layer + 'bn_pw', sep + '_pointwise/BatchNorm')
-  t.linear('head.fc', model)
+  t.conv('head.fc', model + '/logits', bias=True,
+         transform='conv1x1_linear', classes=True)
   return Table(
       model, 'torch', t.rows, head=_head(model),
       source_model='timm.models.xception%d' % depth, bn_epsilon=1e-3,

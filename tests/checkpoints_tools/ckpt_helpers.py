@@ -53,6 +53,22 @@ def save_graph_checkpoint(model, num_classes, prefix, seed=0, model_fn=None,
   return values
 
 
+def convert_in_child(src, dst):
+  """`checkpoints_tools.cli convert SRC DST --quiet` in a child process (a
+  .pt source imports torch, which must not join this TensorFlow process);
+  asserts success and returns its stdout."""
+  import os  # pylint: disable=g-import-not-at-top
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  from checkpoints_tools import convert  # pylint: disable=g-import-not-at-top
+  result = subprocess.run(
+      [sys.executable, '-m', 'checkpoints_tools.cli', 'convert', src, dst,
+       '--quiet'], capture_output=True, text=True, check=False,
+      cwd=os.path.dirname(os.path.dirname(convert.__file__)))
+  assert result.returncode == 0, result.stderr[-2000:]
+  return result.stdout
+
+
 def run_slim(model_fn, prefix, images, arg_scope, num_classes):
   """Logits of `model_fn` restored from `prefix` on `images` (NHWC)."""
   graph = tf.Graph()

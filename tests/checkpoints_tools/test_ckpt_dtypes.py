@@ -102,13 +102,9 @@ def test_bfloat16_pt_becomes_float32(torch_named, tmp_path):
                  check=True, capture_output=True)
   prefix = str(tmp_path / 'tv.ckpt')
   # Reading .pt imports torch: not into this TensorFlow process.
-  result = subprocess.run(
-      [sys.executable, '-m', 'checkpoints_tools.cli', 'convert', pt, prefix,
-       '--quiet'], capture_output=True, text=True, check=False,
-      cwd=os.path.dirname(os.path.dirname(convert.__file__)))
-  assert result.returncode == 0, result.stderr[-2000:]
+  stdout = ckpt_helpers.convert_in_child(pt, prefix)
   assert ("dtype: 267 bfloat16 -> float32, the nets' dtype (values "
-          'preserved exactly)') in result.stdout.splitlines()
+          'preserved exactly)') in stdout.splitlines()
   with np.load(reference) as data:
     expected = {k: data[k] for k in data.files}
   _assert_holds(prefix, tmp_path, expected)

@@ -19,7 +19,6 @@ can crash): see `ckpt_helpers.torch_reference`.
 """
 
 import collections
-import os
 import subprocess
 import sys
 
@@ -216,11 +215,7 @@ def test_torch_pt_file_converts_like_safetensors(tmp_path):
   subprocess.run([sys.executable, '-c', _TO_PT, path, pt], check=True,
                  capture_output=True)
   from_pt = str(tmp_path / 'from_pt.ckpt')
-  result = subprocess.run(
-      [sys.executable, '-m', 'checkpoints_tools.cli', 'convert', pt, from_pt,
-       '--quiet'], capture_output=True, text=True, check=False,
-      cwd=os.path.dirname(os.path.dirname(convert.__file__)))
-  assert result.returncode == 0, result.stderr[-2000:]
+  ckpt_helpers.convert_in_child(pt, from_pt)
   from_safetensors = str(tmp_path / 'from_safetensors.ckpt')
   assert convert.convert(path, from_safetensors)['model'] == 'vgg_a'
   ckpt_helpers.assert_same_tensors(from_pt, from_safetensors)
