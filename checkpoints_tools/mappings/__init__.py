@@ -38,6 +38,7 @@ _FAMILY_MODULES = ('checkpoints_tools.mappings.resnet',
                    'checkpoints_tools.mappings.xception',
                    'checkpoints_tools.mappings.vgg',
                    'checkpoints_tools.mappings.mobilenet_v1',
+                   'checkpoints_tools.mappings.mobilenet',
                    'checkpoints_tools.mappings.inception',
                    'checkpoints_tools.mappings.inception_resnet_v2')
 
@@ -215,7 +216,7 @@ _SOURCE_PREPROCESSING = (
     (r'^(tf_)?keras\.applications\.ResNet\d+$', 'caffe'),
     (r'^(tf_)?keras\.applications\.Xception$', 'tf'),
     (r'^(tf_)?keras\.applications\.VGG\d+$', 'caffe'),
-    (r'^(tf_)?keras\.applications\.MobileNet$', 'tf'),
+    (r'^(tf_)?keras\.applications\.MobileNet(V2)?$', 'tf'),
     (r'^(tf_)?keras\.applications\.Inception(V3|ResNetV2)$', 'tf'),
     # keras-applications' ResNeXt preprocess_input uses mode='torch'.
     (r'^keras_applications\.resnext\.', 'torch'),

@@ -1,0 +1,106 @@
+"""Mapping tables of MobileNet v2 (`nets.mobilenet.mobilenet_v2`).
+
+[1] Mark Sandler, Andrew Howard, Menglong Zhu, Andrey Zhmoginov, Liang-Chieh
+    Chen. MobileNetV2: Inverted Residuals and Linear Bottlenecks.
+    arXiv:1801.04381
+
+Derived from the variables the network builds (`mappings.slim_variables`:
+its conv_defs, one op after the other):
+
+- slim naming of mobilenet_v2 and mobilenet_v2_140;
+- each <-> tf_keras.applications.MobileNetV2(alpha=1.0, 1.4) (`.h5`, and
+  Keras 3 `.weights.h5`).
+
+  slim (MobilenetV2/)                    Keras
+  Conv (+ /BatchNorm)                    Conv1, bn_Conv1
+  expanded_conv/depthwise, /project      expanded_conv_depthwise(_BN), ..
+  expanded_conv_<i>/expand, /depthwise,  block_<i>_expand(_BN), ..
+    /project
+  Conv_1 (+ /BatchNorm)                  Conv_1, Conv_1_bn
+  Logits/Conv2d_1c_1x1                   predictions (Dense)
+
+The networks are the same: Keras' explicitly padded strided depthwise
+convolutions (`correct_pad`) equal TensorFlow's SAME, batch-norm epsilon
+1e-3 both, and the layers follow one another, so `model.layers` order is
+slim's creation order. mobilenet_v2_035 has no Keras counterpart: Keras
+keeps 1280 channels in Conv_1 for alpha < 1, slim scales them (448).
+
+Typical use:
+
+   from checkpoints_tools import mappings
+   table = mappings.get_table('mobilenet_v2_140', 'keras')
+   table.source_kwargs  # {'alpha': 1.4}
+"""
+
+import functools
+import re
+
+from checkpoints_tools import mappings
+from checkpoints_tools.mappings import Table
+from checkpoints_tools.mappings import _rows
+
+_SCOPE = 'MobilenetV2'
+_LOGITS = _SCOPE + '/Logits/Conv2d_1c_1x1'
+_HEAD = (_LOGITS + '/weights', _LOGITS + '/biases')
+_KERAS_V2_ALPHAS = {'mobilenet_v2': 1.0, 'mobilenet_v2_140': 1.4}
+_FIXED = {'Conv': ('Conv1', 'bn_Conv1'), 'Conv_1': ('Conv_1', 'Conv_1_bn')}
+_UNIT = re.compile(r'^expanded_conv(?:_(\d+))?/(expand|depthwise|project)$')
+
+
+def _keras_layers(scope):
+  """(Keras conv layer, its batch norm) of a slim conv scope under
+  MobilenetV2/."""
+  if scope in _FIXED:
+    return _FIXED[scope]
+  block, part = _UNIT.match(scope).groups()
+  layer = ('block_%s_%s' % (block, part) if block else
+           'expanded_conv_' + part)
+  return layer, layer + '_BN'
+
+
+def _keras_v2_table(model):
+  rows = _rows.KerasRows()
+  for name, _ in mappings.slim_variables(model, 1000):
+    scope, weight = name.rsplit('/', 1)
+    if scope == _LOGITS:
+      if weight == 'weights':
+        rows.conv('predictions', _LOGITS, bias=True,
+                  transform='conv1x1_dense', classes=True)
+      continue
+    if scope.endswith('/BatchNorm'):
+      if weight == 'gamma':
+        conv_scope = scope[:-len('/BatchNorm')]
+        rows.bn(_keras_layers(conv_scope[len(_SCOPE) + 1:])[1], scope)
+      continue
+    conv, _ = _keras_layers(scope[len(_SCOPE) + 1:])
+    if weight == 'depthwise_weights':
+      rows.depthwise(conv, scope)
+    else:
+      rows.conv(conv, scope)
+  return Table(
+      model, 'keras', rows.rows, head=_HEAD,
+      source_model='tf_keras.applications.MobileNetV2',
+      source_kwargs={'alpha': _KERAS_V2_ALPHAS[model]}, bn_epsilon=1e-3,
+      notes=('the same network (Keras pads its strided depthwise convs as '
+             "TensorFlow's SAME)",
+             'Keras has 1000 classes, slim MobileNet checkpoints 1001: pass '
+             '--num-classes 1001 to add the background class 0; "tf" '
+             'preprocessing (the same as slim\'s "inception")'))
+
+
+# --- registration ------------------------------------------------------------
+
+# The slim variables come from the built graph (mappings.slim_variables).
+SPECS = {}
+TABLES = {}
+
+
+def _register():
+  for model in _KERAS_V2_ALPHAS:
+    TABLES[(model, 'slim')] = functools.partial(
+        _rows.slim_table, model,
+        functools.partial(mappings.slim_variables, model), _HEAD)
+    TABLES[(model, 'keras')] = functools.partial(_keras_v2_table, model)
+
+
+_register()
