@@ -47,6 +47,14 @@ converted checkpoint gives the source's outputs. Keras' ResNet v1 also has weigh
   (`arg_scope(name)`); timm has no auxiliary classifier (build with
   create_aux_logits=False).
 
+- `keras_mobilenet_v3_small`, `keras_mobilenet_v3_large`: tf_keras
+  MobileNetV3Small / MobileNetV3Large. Same variables and end points as
+  `nets.mobilenet.mobilenet_v3.small` / `large`; their squeeze-excite gate
+  is Keras' hard sigmoid relu6(x + 3) / 6, where the slim checkpoints were
+  trained with relu6(x + 3) * 0.16667 (6e-4 of the logits' range apart
+  with random weights). Use with `mobilenet_v3.training_scope()`
+  (`arg_scope(name)`). The minimalistic networks have no gate: no variant.
+
 [1] Kaiming He, Xiangyu Zhang, Shaoqing Ren, Jian Sun.
     Deep Residual Learning for Image Recognition. arXiv:1512.03385
 
@@ -73,6 +81,7 @@ Typical use:
 """
 
 import contextlib
+import copy
 import functools
 
 import tensorflow as tf
@@ -87,6 +96,8 @@ from nets import resnet_utils
 from nets import resnet_v1
 from nets import resnet_v2
 from nets import xception
+from nets.mobilenet import conv_blocks
+from nets.mobilenet import mobilenet_v3
 
 _ARG_SCOPE_KWARGS = {}
 _ARG_SCOPE_FNS = {}
@@ -323,10 +334,60 @@ _ARG_SCOPE_KWARGS['timm_inception_resnet_v2'] = {'batch_norm_scale': True}
 _ARG_SCOPE_FNS['timm_inception_resnet_v2'] = (
     inception_resnet_v2.inception_resnet_v2_arg_scope)
 
+# --- Keras MobileNetV3 ---------------------------------------------------------
+
+
+def _keras_hard_sigmoid(x):
+  return tf.nn.relu6(x + 3) / 6
+
+
+def _keras_squeeze_excite(expansion_tensor, input_tensor):
+  """mobilenet_v3's squeeze-excite with Keras' gate."""
+  del input_tensor  # The gate is computed from the expansion alone.
+  return conv_blocks.squeeze_excite(
+      expansion_tensor, squeeze_factor=4, inner_activation_fn=tf.nn.relu,
+      gating_fn=_keras_hard_sigmoid)
+
+
+def _with_keras_gate(conv_defs):
+  """`conv_defs` whose squeeze-excite blocks use Keras' gate."""
+  conv_defs = copy.deepcopy(conv_defs)
+  for opdef in conv_defs['spec']:
+    if opdef.params.get('expansion_transform') is not None:
+      opdef.params['expansion_transform'] = _keras_squeeze_excite
+  return conv_defs
+
+
+def _make_keras_mobilenet_v3(conv_defs, name):
+  keras_conv_defs = _with_keras_gate(conv_defs)
+
+  def variant(inputs, num_classes=1001, depth_multiplier=1.0,
+              scope='MobilenetV3', **kwargs):
+    return mobilenet_v3.mobilenet(inputs, num_classes=num_classes,
+                                  depth_multiplier=depth_multiplier,
+                                  scope=scope, conv_defs=keras_conv_defs,
+                                  **kwargs)
+
+  variant.__name__ = name
+  variant.__doc__ = ('%s with Keras\' squeeze-excite gate (see the module '
+                     'docstring); args and returns of '
+                     '`nets.mobilenet.mobilenet_v3.mobilenet`.' %
+                     name[len('keras_'):])
+  variant.default_image_size = 224
+  _ARG_SCOPE_FNS[name] = mobilenet_v3.training_scope
+  return variant
+
+
+keras_mobilenet_v3_small = _make_keras_mobilenet_v3(
+    mobilenet_v3.V3_SMALL, 'keras_mobilenet_v3_small')
+keras_mobilenet_v3_large = _make_keras_mobilenet_v3(
+    mobilenet_v3.V3_LARGE, 'keras_mobilenet_v3_large')
+
 VARIANTS = {fn.__name__: fn for fn in (
     keras_resnet_v2_50, keras_resnet_v2_101, keras_resnet_v2_152,
     keras_resnet_v1_50, keras_resnet_v1_101, keras_resnet_v1_152,
-    timm_legacy_xception, timm_inception_resnet_v2)}
+    timm_legacy_xception, timm_inception_resnet_v2, keras_mobilenet_v3_small,
+    keras_mobilenet_v3_large)}
 
 
 def get_variant(name):

@@ -216,7 +216,7 @@ _SOURCE_PREPROCESSING = (
     (r'^(tf_)?keras\.applications\.ResNet\d+$', 'caffe'),
     (r'^(tf_)?keras\.applications\.Xception$', 'tf'),
     (r'^(tf_)?keras\.applications\.VGG\d+$', 'caffe'),
-    (r'^(tf_)?keras\.applications\.MobileNet(V2)?$', 'tf'),
+    (r'^(tf_)?keras\.applications\.MobileNet(V2|V3Small|V3Large)?$', 'tf'),
     (r'^(tf_)?keras\.applications\.Inception(V3|ResNetV2)$', 'tf'),
     # keras-applications' ResNeXt preprocess_input uses mode='torch'.
     (r'^keras_applications\.resnext\.', 'torch'),

@@ -1,15 +1,24 @@
-"""Mapping tables of MobileNet v2 (`nets.mobilenet.mobilenet_v2`).
+"""Mapping tables of MobileNet v2 and v3 (`nets.mobilenet`).
 
 [1] Mark Sandler, Andrew Howard, Menglong Zhu, Andrey Zhmoginov, Liang-Chieh
     Chen. MobileNetV2: Inverted Residuals and Linear Bottlenecks.
     arXiv:1801.04381
+[2] Andrew Howard et al. Searching for MobileNetV3. arXiv:1905.02244
 
 Derived from the variables the network builds (`mappings.slim_variables`:
 its conv_defs, one op after the other):
 
 - slim naming of mobilenet_v2 and mobilenet_v2_140;
 - each <-> tf_keras.applications.MobileNetV2(alpha=1.0, 1.4) (`.h5`, and
-  Keras 3 `.weights.h5`).
+  Keras 3 `.weights.h5`);
+- mobilenet_v3_small, _large, _small_minimalistic, _large_minimalistic <->
+  tf_keras.applications.MobileNetV3Small / MobileNetV3Large (minimalistic
+  or not; `.h5`, and Keras 3), whose layers carry slim's own scopes
+  (`expanded_conv_1/squeeze_excite/Conv`, `Conv_1/BatchNorm`; the logits
+  conv is `Logits`). Keras' squeeze-excite gate is relu6(x + 3) / 6, slim's
+  relu6(x + 3) * 0.16667: the small and large networks convert into the
+  variants `keras_mobilenet_v3_small` / `_large` that use Keras' gate
+  (`checkpoints_tools.variants`); the minimalistic ones have no gate.
 
   slim (MobilenetV2/)                    Keras
   Conv (+ /BatchNorm)                    Conv1, bn_Conv1
@@ -88,6 +97,50 @@ def _keras_v2_table(model):
              'preprocessing (the same as slim\'s "inception")'))
 
 
+# Keras MobileNetV3 application and its arguments, and the variant that
+# reproduces it, by slim model.
+_KERAS_V3 = {
+    'mobilenet_v3_small': ('MobileNetV3Small', False,
+                           'keras_mobilenet_v3_small'),
+    'mobilenet_v3_large': ('MobileNetV3Large', False,
+                           'keras_mobilenet_v3_large'),
+    'mobilenet_v3_small_minimalistic': ('MobileNetV3Small', True, None),
+    'mobilenet_v3_large_minimalistic': ('MobileNetV3Large', True, None),
+}
+_V3_SCOPE = 'MobilenetV3'
+_V3_LOGITS = _V3_SCOPE + '/Logits/Conv2d_1c_1x1'
+_V3_HEAD = (_V3_LOGITS + '/weights', _V3_LOGITS + '/biases')
+_KERAS_WEIGHT = {'weights': 'kernel', 'biases': 'bias',
+                 'depthwise_weights': 'depthwise_kernel'}
+
+
+def _keras_v3_table(model):
+  application, minimalistic, variant = _KERAS_V3[model]
+  rows = _rows.KerasRows()
+  for name, _ in mappings.slim_variables(model, 1000):
+    scope, weight = name.rsplit('/', 1)
+    layer = scope[len(_V3_SCOPE) + 1:]
+    if scope == _V3_LOGITS:
+      rows.weight('Logits', _KERAS_WEIGHT[weight], name, classes=True)
+    else:
+      rows.weight(layer, _KERAS_WEIGHT.get(weight, weight), name)
+  gate = ("Keras' squeeze-excite gate is relu6(x + 3) / 6, slim's "
+          'relu6(x + 3) * 0.16667: variant %s uses Keras\' (6e-4 of the '
+          "logits' range apart)" % variant) if variant else (
+              'the same network (minimalistic: no squeeze-excite)')
+  return Table(
+      model, 'keras', rows.rows, head=_V3_HEAD, variant=variant,
+      source_model='tf_keras.applications.' + application,
+      source_kwargs={'minimalistic': minimalistic,
+                     'include_preprocessing': False}, bn_epsilon=1e-3,
+      notes=(gate,
+             "Keras' layers are slim's scopes; its model rescales [0, 255] "
+             'inputs by default (include_preprocessing, no weights): the '
+             'converted weights take "tf" preprocessing, [-1, 1]',
+             'Keras has 1000 classes, slim MobileNet checkpoints 1001: pass '
+             '--num-classes 1001 to add the background class 0'))
+
+
 # --- registration ------------------------------------------------------------
 
 # The slim variables come from the built graph (mappings.slim_variables).
@@ -101,6 +154,11 @@ def _register():
         _rows.slim_table, model,
         functools.partial(mappings.slim_variables, model), _HEAD)
     TABLES[(model, 'keras')] = functools.partial(_keras_v2_table, model)
+  for model in _KERAS_V3:
+    TABLES[(model, 'slim')] = functools.partial(
+        _rows.slim_table, model,
+        functools.partial(mappings.slim_variables, model), _V3_HEAD)
+    TABLES[(model, 'keras')] = functools.partial(_keras_v3_table, model)
 
 
 _register()

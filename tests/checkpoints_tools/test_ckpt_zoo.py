@@ -48,6 +48,12 @@ _PAIRS = [
     Pair('mobilenet_v2', 'keras', 'tf_keras:MobileNetV2', 224, '.h5'),
     Pair('mobilenet_v2_140', 'keras3', 'keras:MobileNetV2', 128,
          '.weights.h5'),
+    Pair('mobilenet_v3_small', 'keras', 'tf_keras:MobileNetV3Small', 224,
+         '.h5'),
+    Pair('mobilenet_v3_large', 'keras3', 'keras:MobileNetV3Large', 96,
+         '.weights.h5'),
+    Pair('mobilenet_v3_small_minimalistic', 'keras3',
+         'keras:MobileNetV3Small', 97, '.weights.h5'),
     Pair('inception_v3', 'keras', 'tf_keras:InceptionV3', 299, '.h5'),
     Pair('inception_v3', 'keras3', 'keras:InceptionV3', 139, '.weights.h5'),
     Pair('inception_resnet_v2', 'keras', 'tf_keras:InceptionResNetV2', 299,
@@ -64,6 +70,8 @@ _TABLE_ONLY = [
     Pair('vgg_19', 'torch', 'torchvision:vgg19', 224, '.safetensors'),
     Pair('mobilenet_v1_075', 'keras', 'tf_keras:MobileNet', 224, '.h5'),
     Pair('mobilenet_v1_050', 'keras3', 'keras:MobileNet', 160, '.weights.h5'),
+    Pair('mobilenet_v3_large_minimalistic', 'keras', 'tf_keras:MobileNetV3Large',
+         224, '.h5'),
 ]
 
 
@@ -95,19 +103,19 @@ def _keras_shapes(pair, model):
   """{table source name: shape}, in the model's weight order.
 
   Keras 3 names weights by class and count (and calls a depthwise kernel
-  'kernel'): its names follow from the tf_keras table's rows, whose layer
-  names must be the Keras 3 model's, weight by weight.
+  'kernel'): its names follow from the tf_keras table's rows, which must
+  list the Keras 3 model's weights in order (their shapes are checked
+  through the rows' transforms; Keras 3 renames some layers, e.g.
+  MobileNetV3's 'Conv/BatchNorm' is 'conv_bn').
   """
   if pair.naming == 'keras':
     return ckpt_helpers.keras_weight_shapes(model)
   from checkpoints_tools.mappings import keras3  # pylint: disable=g-import-not-at-top
   rows = mappings.get_table(pair.model, 'keras').rows
-  weights = [(layer.name, tuple(w.shape)) for layer in model.layers
-             for w in layer.weights]
-  assert [row.source.rsplit('/', 1)[0] for row in rows] == [
-      layer for layer, _ in weights]
+  shapes = [tuple(w.shape) for layer in model.layers for w in layer.weights]
+  assert len(rows) == len(shapes)
   names = keras3.keras3_names(rows)
-  return {names[row.source]: shape for row, (_, shape) in zip(rows, weights)}
+  return {names[row.source]: shape for row, shape in zip(rows, shapes)}
 
 
 def _source_shapes(pair):
