@@ -207,6 +207,35 @@ def test_slim_auxiliary_classifier_left_out_for_keras(tmp_path):
       model.predict(images, verbose=0), ours) <= 1e-5
 
 
+@pytest.mark.parametrize('pair', [
+    Pair('mobilenet_v3_small', 'keras', 'tf_keras:MobileNetV3Small', 224,
+         '.h5'),
+    Pair('timm_inception_resnet_v2', 'torch', 'timm:inception_resnet_v2', 139,
+         '.safetensors'),
+], ids=_id)
+def test_inspect_and_verify_commands(pair, tmp_path, capsys):
+  """The commands on a source file whose table names a variant: `inspect`
+  recognises the model and says the source's preprocessing, `convert` then
+  `verify` run both frameworks and agree."""
+  from checkpoints_tools import cli  # pylint: disable=g-import-not-at-top
+  images = ckpt_helpers.random_images(pair.size, seed=1, batch=1)
+  path, _ = _saved_source(pair, tmp_path, images)
+  assert cli.main(['inspect', path, '--no-tensors']) == 0
+  out = capsys.readouterr().out
+  assert 'model:      %s (1000 classes)' % pair.model in out
+  table = mappings.get_table(pair.model, pair.naming)
+  assert 'preprocessing: %s (what %s weights expect)' % (
+      mappings.preprocessing(table), table.source_model) in out
+  prefix = str(tmp_path / 'slim.ckpt')
+  assert cli.main(['convert', path, prefix]) == 0
+  out = capsys.readouterr().out
+  assert 'variant: build checkpoints_tools.variants.%s' % table.variant in out
+  assert cli.main(['verify', path, prefix, '--model', pair.model,
+                   '--image-size', str(pair.size), '--batch-size', '2']) == 0
+  out = capsys.readouterr().out
+  assert 'top-1 agreement:               2/2' in out and 'OK' in out
+
+
 _TO_PT = """
 import sys
 import torch
