@@ -47,6 +47,10 @@ converted checkpoint gives the source's outputs. Keras' ResNet v1 also has weigh
   (`arg_scope(name)`); timm has no auxiliary classifier (build with
   create_aux_logits=False).
 
+- `timm_inception_v4`: timm's `inception_v4` (ported from the slim
+  checkpoint), as `timm_inception_resnet_v2`: `nets.inception_v4`'s network
+  with a batch-norm scale (`inception_arg_scope(batch_norm_scale=True)`) and
+  no auxiliary classifier.
 - `keras_mobilenet_v3_small`, `keras_mobilenet_v3_large`: tf_keras
   MobileNetV3Small / MobileNetV3Large. Same variables and end points as
   `nets.mobilenet.mobilenet_v3.small` / `large`; their squeeze-excite gate
@@ -92,6 +96,8 @@ from nets import _common  # pylint: disable=protected-access
 # conv2d_same builds its conv with nets' conv2d: its arg-scope key.
 from nets import _layers  # pylint: disable=protected-access
 from nets import inception_resnet_v2
+from nets import inception_utils
+from nets import inception_v4
 from nets import resnet_utils
 from nets import resnet_v1
 from nets import resnet_v2
@@ -334,6 +340,26 @@ _ARG_SCOPE_KWARGS['timm_inception_resnet_v2'] = {'batch_norm_scale': True}
 _ARG_SCOPE_FNS['timm_inception_resnet_v2'] = (
     inception_resnet_v2.inception_resnet_v2_arg_scope)
 
+def timm_inception_v4(inputs, num_classes=1001, is_training=True,
+                      dropout_keep_prob=0.8, reuse=None, scope='InceptionV4',
+                      create_aux_logits=False):
+  """inception_v4 as timm builds it: no auxiliary classifier by default;
+  its batch-norm scale comes from `arg_scope(name)`.
+
+  See the module docstring; args and returns of
+  `nets.inception_v4.inception_v4`.
+  """
+  return inception_v4.inception_v4(
+      inputs, num_classes=num_classes, is_training=is_training,
+      dropout_keep_prob=dropout_keep_prob, reuse=reuse, scope=scope,
+      create_aux_logits=create_aux_logits)
+
+
+timm_inception_v4.default_image_size = 299
+_ARG_SCOPE_KWARGS['timm_inception_v4'] = {'batch_norm_scale': True}
+_ARG_SCOPE_FNS['timm_inception_v4'] = inception_utils.inception_arg_scope
+
+
 # --- Keras MobileNetV3 ---------------------------------------------------------
 
 
@@ -386,8 +412,8 @@ keras_mobilenet_v3_large = _make_keras_mobilenet_v3(
 VARIANTS = {fn.__name__: fn for fn in (
     keras_resnet_v2_50, keras_resnet_v2_101, keras_resnet_v2_152,
     keras_resnet_v1_50, keras_resnet_v1_101, keras_resnet_v1_152,
-    timm_legacy_xception, timm_inception_resnet_v2, keras_mobilenet_v3_small,
-    keras_mobilenet_v3_large)}
+    timm_legacy_xception, timm_inception_resnet_v2, timm_inception_v4,
+    keras_mobilenet_v3_small, keras_mobilenet_v3_large)}
 
 
 def get_variant(name):

@@ -40,7 +40,8 @@ _FAMILY_MODULES = ('checkpoints_tools.mappings.resnet',
                    'checkpoints_tools.mappings.mobilenet_v1',
                    'checkpoints_tools.mappings.mobilenet',
                    'checkpoints_tools.mappings.inception',
-                   'checkpoints_tools.mappings.inception_resnet_v2')
+                   'checkpoints_tools.mappings.inception_resnet_v2',
+                   'checkpoints_tools.mappings.inception_v4')
 
 Row = collections.namedtuple('Row', ['slim', 'source', 'transform', 'classes'])
 
@@ -222,7 +223,7 @@ _SOURCE_PREPROCESSING = (
     (r'^keras_applications\.resnext\.', 'torch'),
     (r'^torchvision\.models\.', 'torch'),
     # timm's port of the slim checkpoint keeps its input convention.
-    (r'^timm\.models\.inception_resnet_v2$', 'inception'),
+    (r'^timm\.models\.inception_(resnet_v2|v4)$', 'inception'),
     (r'^paddle\.vision\.models\.', 'torch'),
 )
 

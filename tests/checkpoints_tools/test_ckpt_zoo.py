@@ -62,6 +62,8 @@ _PAIRS = [
          '.weights.h5'),
     Pair('timm_inception_resnet_v2', 'torch', 'timm:inception_resnet_v2', 139,
          '.safetensors'),
+    Pair('timm_inception_v4', 'torch', 'timm:inception_v4', 299,
+         '.safetensors'),
 ]
 # Pairs whose tables are only checked against the source's weight list.
 _TABLE_ONLY = [
