@@ -51,6 +51,13 @@ converted checkpoint gives the source's outputs. Keras' ResNet v1 also has weigh
   checkpoint), as `timm_inception_resnet_v2`: `nets.inception_v4`'s network
   with a batch-norm scale (`inception_arg_scope(batch_norm_scale=True)`) and
   no auxiliary classifier.
+- `torchvision_inception_v3`, `timm_inception_v3`: torchvision's and timm's
+  `inception_v3` (the same network; timm's has no auxiliary classifier).
+  Same end points as `nets.inception_v3.inception_v3`, plus a batch-norm
+  scale (gamma), so its own models; the blocks' 3x3 average pools count the
+  zero padding at the borders (torch's `avg_pool2d(x, 3, 1, padding=1)`),
+  TensorFlow's SAME pools do not. Use with
+  `inception_arg_scope(batch_norm_scale=True)` (`arg_scope(name)`).
 - `keras_mobilenet_v3_small`, `keras_mobilenet_v3_large`: tf_keras
   MobileNetV3Small / MobileNetV3Large. Same variables and end points as
   `nets.mobilenet.mobilenet_v3.small` / `large`; their squeeze-excite gate
@@ -97,6 +104,7 @@ from nets import _common  # pylint: disable=protected-access
 from nets import _layers  # pylint: disable=protected-access
 from nets import inception_resnet_v2
 from nets import inception_utils
+from nets import inception_v3
 from nets import inception_v4
 from nets import resnet_utils
 from nets import resnet_v1
@@ -360,6 +368,52 @@ _ARG_SCOPE_KWARGS['timm_inception_v4'] = {'batch_norm_scale': True}
 _ARG_SCOPE_FNS['timm_inception_v4'] = inception_utils.inception_arg_scope
 
 
+# --- torchvision / timm inception_v3 -------------------------------------------
+
+
+def _counting_padding(entry, padding):
+  """`entry` (an inception_utils spec in a section of `padding`) with its
+  stride-1 SAME average pools counting their padding."""
+  if isinstance(entry, inception_utils.Mixed):
+    return entry._replace(branches=[
+        [_counting_padding(sub, padding) for sub in branch]
+        for branch in entry.branches])
+  if (isinstance(entry, inception_utils.Pool) and entry.kind == 'avg' and
+      entry.stride == 1 and (entry.padding or padding) == 'SAME'):
+    return entry._replace(kind='avg_counting_padding')
+  return entry
+
+
+_TORCH_INCEPTION_V3_SECTIONS = [
+    section._replace(entries=[_counting_padding(e, section.padding)
+                              for e in section.entries])
+    for section in inception_v3._SECTIONS]  # pylint: disable=protected-access
+
+
+def _make_torch_inception_v3(name, create_aux_logits):
+  def variant(inputs, num_classes=1000, is_training=True,
+              dropout_keep_prob=0.8, create_aux_logits=create_aux_logits,
+              scope='InceptionV3', **kwargs):
+    return inception_v3._inception_v3(  # pylint: disable=protected-access
+        _TORCH_INCEPTION_V3_SECTIONS, inputs, num_classes=num_classes,
+        is_training=is_training, dropout_keep_prob=dropout_keep_prob,
+        create_aux_logits=create_aux_logits, scope=scope, **kwargs)
+
+  variant.__name__ = name
+  variant.__doc__ = ('inception_v3 as %s builds it (see the module '
+                     'docstring); args and returns of '
+                     '`nets.inception_v3.inception_v3`.' % name.split('_')[0])
+  variant.default_image_size = 299
+  _ARG_SCOPE_KWARGS[name] = {'batch_norm_scale': True}
+  _ARG_SCOPE_FNS[name] = inception_utils.inception_arg_scope
+  return variant
+
+
+torchvision_inception_v3 = _make_torch_inception_v3(
+    'torchvision_inception_v3', True)
+timm_inception_v3 = _make_torch_inception_v3('timm_inception_v3', False)
+
+
 # --- Keras MobileNetV3 ---------------------------------------------------------
 
 
@@ -413,7 +467,8 @@ VARIANTS = {fn.__name__: fn for fn in (
     keras_resnet_v2_50, keras_resnet_v2_101, keras_resnet_v2_152,
     keras_resnet_v1_50, keras_resnet_v1_101, keras_resnet_v1_152,
     timm_legacy_xception, timm_inception_resnet_v2, timm_inception_v4,
-    keras_mobilenet_v3_small, keras_mobilenet_v3_large)}
+    torchvision_inception_v3, timm_inception_v3, keras_mobilenet_v3_small,
+    keras_mobilenet_v3_large)}
 
 
 def get_variant(name):

@@ -112,7 +112,32 @@ Fork = collections.namedtuple('Fork', ['layers'])
 Mixed = collections.namedtuple('Mixed', ['scope', 'branches'])
 Section = collections.namedtuple('Section', ['padding', 'entries'])
 
-_POOLS = {'max': _layers.max_pool2d, 'avg': _layers.avg_pool2d}
+def _avg_pool_counting_padding(net, kernel, stride=1, padding='SAME',
+                               scope=None, data_format=None):
+  """An average over windows that count SAME's zero padding.
+
+  torch's `avg_pool2d(padding=k // 2)` (count_include_pad) divides by the
+  whole window at the borders, where TensorFlow's SAME pool divides by the
+  pixels inside the image; the torch ports of Inception (torchvision's,
+  timm's inception_v3) are built this way. Only stride 1 SAME pools, the
+  Inception blocks' 3x3 ones, are used this way.
+  """
+  if padding != 'SAME' or stride != 1:
+    raise ValueError("a pool counting its padding is stride 1 'SAME' only, "
+                     'got stride %s and %r' % (stride, padding))
+  pads = [[(k - 1) // 2, k // 2] for k in kernel]
+  channels_first = (data_format or _common.scoped_data_format()) == 'NCHW'
+  paddings = [[0, 0], [0, 0]] + pads if channels_first else (
+      [[0, 0]] + pads + [[0, 0]])
+  with tf.compat.v1.name_scope(scope, 'AvgPoolCountingPadding', [net]):
+    net = tf.pad(net, paddings)
+    return _layers.avg_pool2d(net, kernel, stride=1, padding='VALID')
+
+
+# 'avg_counting_padding': see `_avg_pool_counting_padding`; no slim network
+# uses it, the variants of checkpoints_tools do.
+_POOLS = {'max': _layers.max_pool2d, 'avg': _layers.avg_pool2d,
+          'avg_counting_padding': _avg_pool_counting_padding}
 
 
 def trunc_normal(stddev):

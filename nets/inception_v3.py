@@ -165,17 +165,24 @@ def inception_v3_base(inputs,
     ValueError: for depth_multiplier <= 0, an unknown final_endpoint (the
       message lists the valid ones), inputs too small or otherwise bad.
   """
+  return _base(inputs, _SECTIONS, final_endpoint, min_depth,
+               depth_multiplier, scope)
+
+
+def _base(inputs, sections, final_endpoint='Mixed_7c', min_depth=16,
+          depth_multiplier=1.0, scope=None):
+  """`inception_v3_base` built from `sections` (a variant's, or _SECTIONS)."""
   depth = inception_utils.depth_fn(depth_multiplier, min_depth)
-  inception_utils.check_final_endpoint(final_endpoint, _SECTIONS,
+  inception_utils.check_final_endpoint(final_endpoint, sections,
                                        'InceptionV3')
   end_points = {}
   with tf.compat.v1.variable_scope(scope, 'InceptionV3', [inputs]):
     inputs = _common.validate_inputs(inputs)
     data_format = _common.scoped_data_format()
     inputs = inception_utils.check_input_size(
-        inputs, _SECTIONS, final_endpoint, 'InceptionV3',
+        inputs, sections, final_endpoint, 'InceptionV3',
         data_format=data_format)
-    net = inception_utils.build_sections(inputs, _SECTIONS, final_endpoint,
+    net = inception_utils.build_sections(inputs, sections, final_endpoint,
                                          depth, end_points, data_format)
   return net, end_points
 
@@ -250,6 +257,23 @@ def inception_v3(inputs,
     ValueError: for depth_multiplier <= 0, inputs too small or otherwise
       bad.
   """
+  return _inception_v3(_SECTIONS, inputs, num_classes, is_training,
+                       dropout_keep_prob, min_depth, depth_multiplier,
+                       prediction_fn, spatial_squeeze, reuse,
+                       create_aux_logits, scope, global_pool)
+
+
+def _inception_v3(sections, inputs, num_classes=1000, is_training=True,
+                  dropout_keep_prob=0.8, min_depth=16, depth_multiplier=1.0,
+                  prediction_fn=slim.softmax, spatial_squeeze=True,
+                  reuse=None, create_aux_logits=True, scope='InceptionV3',
+                  global_pool=False):
+  """`inception_v3` with the base built from `sections` instead of slim's.
+
+  For variants that change a weight-free detail of the blocks (the torch
+  ports' average pools: `checkpoints_tools.variants`); the other arguments
+  and the returns are `inception_v3`'s.
+  """
   depth = inception_utils.depth_fn(depth_multiplier, min_depth)
   _common.validate_num_classes(num_classes)
   _common.validate_is_training(is_training)
@@ -258,12 +282,12 @@ def inception_v3(inputs,
                                    reuse=reuse) as scope:
     # Images are NHWC here; the base lays them out for the arg scope.
     inputs = inception_utils.check_input_size(
-        inputs, _SECTIONS, 'Mixed_7c', 'InceptionV3',
+        inputs, sections, 'Mixed_7c', 'InceptionV3',
         needs=_AUX_NEEDS if with_aux else ())
     with slim.arg_scope([_layers.batch_norm, _layers.dropout],
                         is_training=is_training):
-      net, end_points = inception_v3_base(
-          inputs, scope=scope, min_depth=min_depth,
+      net, end_points = _base(
+          inputs, sections, scope=scope, min_depth=min_depth,
           depth_multiplier=depth_multiplier)
       if with_aux:
         end_points['AuxLogits'] = _aux_logits(

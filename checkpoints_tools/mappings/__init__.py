@@ -223,7 +223,7 @@ _SOURCE_PREPROCESSING = (
     (r'^keras_applications\.resnext\.', 'torch'),
     (r'^torchvision\.models\.', 'torch'),
     # timm's port of the slim checkpoint keeps its input convention.
-    (r'^timm\.models\.inception_(resnet_v2|v4)$', 'inception'),
+    (r'^timm\.models\.inception_(resnet_v2|v3|v4)$', 'inception'),
     (r'^paddle\.vision\.models\.', 'torch'),
 )
 

@@ -8,7 +8,13 @@ specs that build the network), walked once per use by `_walk`:
 
 - slim naming of inception_v3, with its auxiliary classifier;
 - inception_v3 <-> tf_keras.applications.InceptionV3 (`.h5`, and Keras 3
-  `.weights.h5`).
+  `.weights.h5`);
+- torchvision_inception_v3 <-> torchvision `inception_v3` and
+  timm_inception_v3 <-> timm `inception_v3` (torch naming; the variants of
+  `checkpoints_tools.variants`: batch norms with a scale, average pools
+  that count their padding, as torch builds them; timm's has no AuxLogits).
+  torch names a block's convs by kernel (`Mixed_5b.branch5x5_1`), listed
+  here in slim's order, one list per kind of block.
 
 Keras builds slim's network: the same convolutions in the same order, each
 a bias-free Conv2D, a BatchNormalization(scale=False, epsilon 1e-3) and a
@@ -32,6 +38,8 @@ Typical use:
    table.by_slim['InceptionV3/Mixed_5b/Branch_1/Conv2d_0a_1x1/weights']
    # Row(source='conv2d_6/kernel', ...)
 """
+
+import functools
 
 from checkpoints_tools.mappings import Table
 from checkpoints_tools.mappings import _keras_order
@@ -184,7 +192,106 @@ def _slim_table():
                           classes=_HEAD + aux_logits)
 
 
+# --- torchvision and timm (torch naming) -------------------------------------
+
+# torch's names of a Mixed block's convs, in slim's order, by block: the
+# blocks differ in their number of convs (35x35, Mixed_6a, 17x17, Mixed_7a,
+# 8x8).
+_TORCH_BLOCK_CONVS = {
+    len(names): names for names in (
+        ('branch1x1', 'branch5x5_1', 'branch5x5_2', 'branch3x3dbl_1',
+         'branch3x3dbl_2', 'branch3x3dbl_3', 'branch_pool'),
+        ('branch3x3', 'branch3x3dbl_1', 'branch3x3dbl_2', 'branch3x3dbl_3'),
+        ('branch1x1', 'branch7x7_1', 'branch7x7_2', 'branch7x7_3',
+         'branch7x7dbl_1', 'branch7x7dbl_2', 'branch7x7dbl_3',
+         'branch7x7dbl_4', 'branch7x7dbl_5', 'branch_pool'),
+        ('branch3x3_1', 'branch3x3_2', 'branch7x7x3_1', 'branch7x7x3_2',
+         'branch7x7x3_3', 'branch7x7x3_4'),
+        ('branch1x1', 'branch3x3_1', 'branch3x3_2a', 'branch3x3_2b',
+         'branch3x3dbl_1', 'branch3x3dbl_2', 'branch3x3dbl_3a',
+         'branch3x3dbl_3b', 'branch_pool'))}
+_TORCH_AUX = (('conv0', 'Conv2d_1b_1x1'), ('conv1', 'Conv2d_2a_5x5'))
+_TORCH_MODELS = {'torchvision_inception_v3': 'torchvision.models.inception_v3',
+                 'timm_inception_v3': 'timm.models.inception_v3'}
+
+
+class _ConvScopes(object):
+  """Visitor collecting the slim scopes of the convs, in order."""
+
+  def __init__(self):
+    self.scopes = []
+
+  def conv(self, scope, unused_spec, value):
+    self.scopes.append(scope)
+    return value
+
+  def pool(self, value):
+    return value
+
+  def concat(self, values, unused_scope=None):
+    return values[0]
+
+
+def _torch_conv_bn(torch, key, scope):
+  torch.conv(key + '.conv', scope)
+  torch.bn(key + '.bn', scope + '/BatchNorm')
+
+
+def _torch_rows(with_aux):
+  """Rows of torchvision's Inception3 (timm's without AuxLogits), in
+  state-dict order: AuxLogits follow Mixed_6e."""
+  torch = _rows.TorchRows()
+  for section in _SECTIONS:
+    for entry in section.entries:
+      if isinstance(entry, inception_utils.Pool):
+        continue
+      visit = _ConvScopes()
+      _entry(entry, None, visit, _SCOPE)
+      if isinstance(entry, inception_utils.Mixed):
+        names = _TORCH_BLOCK_CONVS[len(visit.scopes)]
+      else:
+        names = ('',)
+      for name, scope in zip(names, visit.scopes):
+        _torch_conv_bn(torch, '.'.join(filter(None, (entry.scope, name))),
+                       scope)
+      if entry.scope == _AUX_FROM and with_aux:
+        for key, scope in _TORCH_AUX:
+          _torch_conv_bn(torch, 'AuxLogits.' + key, '%s/%s' % (_AUX, scope))
+        torch.conv('AuxLogits.fc', _AUX_LOGITS, bias=True,
+                   transform='conv1x1_linear', classes=True)
+  torch.conv('fc', _LOGITS, bias=True, transform='conv1x1_linear',
+             classes=True)
+  return torch.rows
+
+
+def _torch_table(model):
+  with_aux = model.startswith('torchvision')
+  return Table(
+      model, 'torch', _torch_rows(with_aux), head=_HEAD, variant=model,
+      source_model=_TORCH_MODELS[model], bn_epsilon=1e-3,
+      notes=("torch's Inception v3: the blocks' 3x3 average pools count the "
+             'zero padding (variant %s), and the batch norms have a scale'
+             % model,
+             'AuxLogits: torchvision has them' if with_aux else
+             'no AuxLogits (timm): build with create_aux_logits=False',
+             '1000 classes; torchvision\'s weights take "torch" '
+             'preprocessing, timm\'s ports of the slim checkpoint '
+             '(inception_v3.tf_in1k) "inception"'))
+
+
+def _variant_slim_table(model):
+  from checkpoints_tools import mappings  # pylint: disable=g-import-not-at-top
+  spec = functools.partial(mappings.slim_variables, model)
+  aux = tuple(name for name, _ in spec(1000) if name.startswith(_AUX + '/'))
+  return _rows.slim_table(model, spec, _HEAD, optional=aux,
+                          classes=_HEAD + (_AUX_LOGITS + '/weights',
+                                           _AUX_LOGITS + '/biases'))
+
+
 # --- registration ------------------------------------------------------------
 
 SPECS = {_MODEL: _spec}
 TABLES = {(_MODEL, 'slim'): _slim_table, (_MODEL, 'keras'): _keras_table}
+for _model in _TORCH_MODELS:
+  TABLES[(_model, 'slim')] = functools.partial(_variant_slim_table, _model)
+  TABLES[(_model, 'torch')] = functools.partial(_torch_table, _model)

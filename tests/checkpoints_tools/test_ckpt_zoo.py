@@ -64,6 +64,10 @@ _PAIRS = [
          '.safetensors'),
     Pair('timm_inception_v4', 'torch', 'timm:inception_v4', 299,
          '.safetensors'),
+    Pair('torchvision_inception_v3', 'torch', 'torchvision:inception_v3', 299,
+         '.safetensors'),
+    Pair('timm_inception_v3', 'torch', 'timm:inception_v3', 299,
+         '.safetensors'),
 ]
 # Pairs whose tables are only checked against the source's weight list.
 _TABLE_ONLY = [
