@@ -66,6 +66,16 @@ converted checkpoint gives the source's outputs. Keras' ResNet v1 also has weigh
   with random weights). Use with `mobilenet_v3.training_scope()`
   (`arg_scope(name)`). The minimalistic networks have no gate: no variant.
 
+- `torchvision_mobilenet_v2`, `torchvision_mobilenet_v3_small`,
+  `torchvision_mobilenet_v3_large`: torchvision's MobileNets. Same
+  variables and end points as `nets.mobilenet`'s mobilenet_v2, v3 small
+  and large; torch pads every conv symmetrically ((k - 1) / 2 on each
+  side), which for the strided ones is not SAME: their k x k convs pad
+  that way, then convolve VALID. torchvision's v2 batch
+  norms have torch's epsilon 1e-5 (slim: 1e-3); its v3 squeeze-excite gate
+  is relu6(x + 3) / 6 as Keras'. Use with `arg_scope(name)` (the training
+  scope, and for v2 epsilon 1e-5).
+
 [1] Kaiming He, Xiangyu Zhang, Shaoqing Ren, Jian Sun.
     Deep Residual Learning for Image Recognition. arXiv:1512.03385
 
@@ -111,6 +121,8 @@ from nets import resnet_v1
 from nets import resnet_v2
 from nets import xception
 from nets.mobilenet import conv_blocks
+from nets.mobilenet import mobilenet as mobilenet_common
+from nets.mobilenet import mobilenet_v2
 from nets.mobilenet import mobilenet_v3
 
 _ARG_SCOPE_KWARGS = {}
@@ -458,6 +470,77 @@ def _make_keras_mobilenet_v3(conv_defs, name):
   return variant
 
 
+def _torchvision_mobilenet_scope(batch_norm_epsilon=None, **kwargs):
+  """mobilenet's training_scope(**kwargs), with a batch-norm epsilon."""
+  scope = mobilenet_common.training_scope(**kwargs)
+  if batch_norm_epsilon is None:
+    return scope
+  with slim.arg_scope(scope):
+    with slim.arg_scope([_layers.batch_norm],
+                        epsilon=batch_norm_epsilon) as scope:
+      return scope
+
+
+def _padded_conv2d(inputs, num_outputs, kernel_size, stride=1, rate=1,
+                   **kwargs):
+  """A conv padded as torch pads it: (k - 1) / 2 zeros on each side, then
+  VALID."""
+  inputs = conv_blocks._fixed_padding(inputs, kernel_size, rate)  # pylint: disable=protected-access
+  return _layers.conv2d(inputs, num_outputs, kernel_size, stride=stride,
+                        rate=rate, padding='VALID', **kwargs)
+
+
+def _padded_as_torch(conv_defs):
+  """`conv_defs` whose k x k convs pad as torch's.
+
+  mobilenet's own use_explicit_padding pads the input of a block whose op
+  names a kernel size (V3's), before its 1x1 expansion, where torch pads
+  the expansion's output: so the blocks pad inside (expanded_conv's
+  use_explicit_padding) and the plain convs through `_padded_conv2d`.
+  """
+  conv_defs = copy.deepcopy(conv_defs)
+  spec = []
+  for opdef in conv_defs['spec']:
+    kernel = opdef.params.get('kernel_size', [3, 3])
+    if opdef.op is conv_blocks.expanded_conv:
+      opdef.params['use_explicit_padding'] = True
+    elif opdef.op is _layers.conv2d and tuple(kernel) != (1, 1):
+      opdef = opdef._replace(op=_padded_conv2d)
+    spec.append(opdef)
+  conv_defs['spec'] = spec
+  return conv_defs
+
+
+def _make_torchvision_mobilenet(model_fn, name, scope, conv_defs,
+                                epsilon=None):
+  conv_defs = _padded_as_torch(conv_defs)
+
+  def variant(inputs, num_classes=1001, depth_multiplier=1.0, **kwargs):
+    return model_fn(inputs, num_classes=num_classes,
+                    depth_multiplier=depth_multiplier, scope=scope,
+                    conv_defs=conv_defs, **kwargs)
+
+  variant.__name__ = name
+  variant.__doc__ = ('%s as torchvision builds it (see the module '
+                     'docstring); args and returns of `nets.mobilenet`\'s '
+                     'mobilenet.' % name[len('torchvision_'):])
+  variant.default_image_size = 224
+  if epsilon is not None:
+    _ARG_SCOPE_KWARGS[name] = {'batch_norm_epsilon': epsilon}
+  _ARG_SCOPE_FNS[name] = _torchvision_mobilenet_scope
+  return variant
+
+
+torchvision_mobilenet_v2 = _make_torchvision_mobilenet(
+    mobilenet_v2.mobilenet, 'torchvision_mobilenet_v2', 'MobilenetV2',
+    mobilenet_v2.V2_DEF, epsilon=1e-5)
+torchvision_mobilenet_v3_small = _make_torchvision_mobilenet(
+    mobilenet_v3.mobilenet, 'torchvision_mobilenet_v3_small', 'MobilenetV3',
+    _with_keras_gate(mobilenet_v3.V3_SMALL))
+torchvision_mobilenet_v3_large = _make_torchvision_mobilenet(
+    mobilenet_v3.mobilenet, 'torchvision_mobilenet_v3_large', 'MobilenetV3',
+    _with_keras_gate(mobilenet_v3.V3_LARGE))
+
 keras_mobilenet_v3_small = _make_keras_mobilenet_v3(
     mobilenet_v3.V3_SMALL, 'keras_mobilenet_v3_small')
 keras_mobilenet_v3_large = _make_keras_mobilenet_v3(
@@ -468,7 +551,8 @@ VARIANTS = {fn.__name__: fn for fn in (
     keras_resnet_v1_50, keras_resnet_v1_101, keras_resnet_v1_152,
     timm_legacy_xception, timm_inception_resnet_v2, timm_inception_v4,
     torchvision_inception_v3, timm_inception_v3, keras_mobilenet_v3_small,
-    keras_mobilenet_v3_large)}
+    keras_mobilenet_v3_large, torchvision_mobilenet_v2,
+    torchvision_mobilenet_v3_small, torchvision_mobilenet_v3_large)}
 
 
 def get_variant(name):

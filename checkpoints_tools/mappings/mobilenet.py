@@ -141,6 +141,95 @@ def _keras_v3_table(model):
              '--num-classes 1001 to add the background class 0'))
 
 
+# --- torchvision (torch naming) ----------------------------------------------
+
+# slim model -> (its torchvision model, its variant, the torch keys of the
+# logits and, for v3, of Conv_2).
+_TORCHVISION = {
+    'mobilenet_v2': ('mobilenet_v2', 'torchvision_mobilenet_v2',
+                     'classifier.1', None),
+    'mobilenet_v3_small': ('mobilenet_v3_small',
+                           'torchvision_mobilenet_v3_small', 'classifier.3',
+                           'classifier.0'),
+    'mobilenet_v3_large': ('mobilenet_v3_large',
+                           'torchvision_mobilenet_v3_large', 'classifier.3',
+                           'classifier.0'),
+}
+
+
+def _units(model):
+  """[(unit, [(part, [(slim name, weight)])])] of `model`'s variables:
+  unit 'Conv', 'expanded_conv_3', ...; part 'expand', 'depthwise',
+  'squeeze_excite', 'project', or '' for the unit's own conv."""
+  units = []
+  for name, _ in mappings.slim_variables(model, 1000):
+    parts = name.split('/')
+    unit = parts[1] if parts[1] != 'Logits' else '/'.join(parts[1:3])
+    part = parts[2] if parts[1].startswith('expanded_conv') else ''
+    if not units or units[-1][0] != unit:
+      units.append((unit, []))
+    if not units[-1][1] or units[-1][1][-1][0] != part:
+      units[-1][1].append((part, []))
+    units[-1][1][-1][1].append(name)
+  return units
+
+
+def _torch_unit(torch, prefix, parts, version):
+  """Rows of one expanded_conv: torch numbers its modules in order; a v2
+  projection is a conv then a batch norm, the rest conv + norm pairs."""
+  index = 0
+  for part, names in parts:
+    scope = names[0].rsplit('/', 1)[0]
+    key = '%s.%d' % (prefix, index)
+    if part == 'squeeze_excite':
+      torch.conv(key + '.fc1', scope, bias=True)
+      torch.conv(key + '.fc2', scope[:-len('Conv')] + 'Conv_1', bias=True)
+    elif part == 'project' and version == 2:
+      torch.conv(key, scope)
+      torch.bn('%s.%d' % (prefix, index + 1), scope + '/BatchNorm')
+      index += 1
+    else:
+      transform = ('depthwise_oihw' if part == 'depthwise' else 'hwio_oihw')
+      torch.weight(key + '.0', names[0], transform)
+      torch.bn(key + '.1', scope + '/BatchNorm')
+    index += 1
+
+
+def _torchvision_table(model):
+  source, variant, logits_key, conv_2_key = _TORCHVISION[model]
+  version = 2 if model == 'mobilenet_v2' else 3
+  units = _units(model)
+  root = units[0][1][0][1][0].split('/')[0]  # MobilenetV2, MobilenetV3
+  torch = _rows.TorchRows()
+  feature = 0
+  for unit, parts in units:
+    scope = '%s/%s' % (root, unit)
+    if unit == 'Conv_2':
+      torch.conv(conv_2_key, scope, bias=True, transform='conv1x1_linear')
+    elif unit == 'Logits/Conv2d_1c_1x1':
+      torch.conv(logits_key, scope, bias=True, transform='conv1x1_linear',
+                 classes=True)
+    elif unit.startswith('expanded_conv'):
+      _torch_unit(torch, 'features.%d.%s' % (
+          feature, 'conv' if version == 2 else 'block'), parts, version)
+      feature += 1
+    else:
+      torch.weight('features.%d.0' % feature, scope + '/weights')
+      torch.bn('features.%d.1' % feature, scope + '/BatchNorm')
+      feature += 1
+  logits = '%s/Logits/Conv2d_1c_1x1' % root
+  return Table(
+      model, 'torch', torch.rows, head=(logits + '/weights',
+                                        logits + '/biases'),
+      variant=variant, source_model='torchvision.models.' + source,
+      bn_epsilon=1e-5 if version == 2 else 1e-3,
+      notes=('torch pads its convs symmetrically (variant %s: explicit '
+             'padding), %s' % (variant, 'batch-norm epsilon 1e-5' if
+                               version == 2 else
+                               "Keras' squeeze-excite gate relu6(x + 3) / 6"),
+             '1000 classes, no background class; "torch" preprocessing'))
+
+
 # --- registration ------------------------------------------------------------
 
 # The slim variables come from the built graph (mappings.slim_variables).
@@ -159,6 +248,8 @@ def _register():
         _rows.slim_table, model,
         functools.partial(mappings.slim_variables, model), _V3_HEAD)
     TABLES[(model, 'keras')] = functools.partial(_keras_v3_table, model)
+  for model in _TORCHVISION:
+    TABLES[(model, 'torch')] = functools.partial(_torchvision_table, model)
 
 
 _register()

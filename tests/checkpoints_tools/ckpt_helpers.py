@@ -205,7 +205,9 @@ def require_modules(*names):
 #                                       statistics; saves the state dict with
 #                                       safetensors.torch.save_file (with
 #                                       num_batches_tracked) and the logits
-#                                       on IMAGES (.npy, NHWC)
+#                                       on IMAGES (.npy, NHWC), and in
+#                                       OUT_64.npy those of the same network
+#                                       in float64
 #   load MODEL WEIGHTS IMAGES OUT       a fresh model, load_state_dict(strict)
 #                                       of WEIGHTS (.safetensors), logits
 _TORCH_REFERENCE_SCRIPT = r'''
@@ -245,11 +247,13 @@ def randomize(net, seed):
         m.bias.normal_(0, 0.2, generator=g)
 
 
-def logits(net, images, out):
+def logits(net, images, out, exact=False):
   net.eval()
   x = torch.from_numpy(np.load(images).transpose(0, 3, 1, 2).copy())
   with torch.no_grad():
     np.save(out, net(x).numpy())
+    if exact:
+      np.save(out[:-len('.npy')] + '_64.npy', net.double()(x.double()).numpy())
 
 
 action, model = sys.argv[1:3]
@@ -260,7 +264,7 @@ elif action == 'save':
   seed, weights, images, out = sys.argv[3:]
   randomize(net, int(seed))
   save_file(net.state_dict(), weights)
-  logits(net, images, out)
+  logits(net, images, out, exact=True)
 else:
   weights, images, out = sys.argv[3:]
   net.load_state_dict(load_file(weights), strict=True)
@@ -314,6 +318,12 @@ def save_torch_model(model, folder, images, seed=0):
   torch_reference('save', model, seed, stem + '.safetensors',
                   stem + '_images.npy', stem + '_logits.npy')
   return stem + '.safetensors', np.load(stem + '_logits.npy')
+
+
+def exact_torch_logits(path):
+  """The float64 logits `save_torch_model` computed for the file `path`
+  (its source network evaluated exactly, up to float64)."""
+  return np.load(path[:-len('.safetensors')] + '_logits_64.npy')
 
 
 def torch_logits(model, weights, images, folder):

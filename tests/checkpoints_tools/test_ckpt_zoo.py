@@ -9,7 +9,11 @@ randomised batch-norm statistics in the source framework (no download):
 - source -> slim checkpoint: our network (the registered model, or the
   variant the table names) gives the source's logits within 1e-5 of the
   largest logit, with the same top-1, at the pair's image size (the
-  network's default size for one pair of each family at least);
+  network's default size for one pair of each family at least). The torch
+  sources are evaluated in float64 for this, and where torch's own float32
+  logits are further than 5e-6 from those (the random MobileNetV3 Large
+  amplifies rounding: 1e-5 to 2e-5 in torch itself), ours must be within
+  twice torch's own distance instead;
 - slim -> source format: the source framework loads the file (strictly)
   and gives its own logits bit for bit; source -> slim -> source is
   bit-exact.
@@ -67,6 +71,12 @@ _PAIRS = [
     Pair('torchvision_inception_v3', 'torch', 'torchvision:inception_v3', 299,
          '.safetensors'),
     Pair('timm_inception_v3', 'torch', 'timm:inception_v3', 299,
+         '.safetensors'),
+    Pair('mobilenet_v2', 'torch', 'torchvision:mobilenet_v2', 224,
+         '.safetensors'),
+    Pair('mobilenet_v3_small', 'torch', 'torchvision:mobilenet_v3_small', 224,
+         '.safetensors'),
+    Pair('mobilenet_v3_large', 'torch', 'torchvision:mobilenet_v3_large', 96,
          '.safetensors'),
 ]
 # Pairs whose tables are only checked against the source's weight list.
@@ -179,8 +189,13 @@ def test_source_to_slim_and_back(pair, tmp_path):
   summary = convert.convert(path, prefix)
   assert summary['model'] == pair.model
   ours = _ours(pair, prefix, images)
-  assert ckpt_helpers.relative_difference(ours, logits) <= 1e-5
-  assert (ours.argmax(-1) == logits.argmax(-1)).all()
+  exact, tolerance = logits, 1e-5
+  if pair.naming == 'torch':
+    exact = ckpt_helpers.exact_torch_logits(path)
+    own = ckpt_helpers.relative_difference(logits, exact)
+    tolerance = 1e-5 if own <= 5e-6 else 2 * own
+  assert ckpt_helpers.relative_difference(ours, exact) <= tolerance
+  assert (ours.argmax(-1) == exact.argmax(-1)).all()
   back = str(tmp_path / ('back' + pair.ext))
   convert.convert(prefix, back)
   np.testing.assert_array_equal(
