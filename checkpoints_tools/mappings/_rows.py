@@ -97,3 +97,23 @@ def slim_table(model, spec, head, num_classes=1000, optional=(),
   rows = [Row(name, name, 'identity', name in classes)
           for name, _ in spec(num_classes)]
   return Table(model, 'slim', rows, head=head, optional=optional)
+
+
+def timm_port_table(model, rows, head, timm_model):
+  """The torch table of timm's port of a slim Inception checkpoint.
+
+  Args:
+    model: the variant that reproduces it (`checkpoints_tools.variants`:
+      slim's network with a batch-norm scale, no auxiliary classifier).
+    rows: its rows, in timm's state-dict order.
+    head: the slim names of the logits rows.
+    timm_model: timm's model name, e.g. 'inception_v4'.
+  """
+  return Table(
+      model, 'torch', rows, head=head, variant=model,
+      source_model='timm.models.' + timm_model, bn_epsilon=1e-3,
+      notes=("timm's port of the slim checkpoint: slim's network with a "
+             'batch-norm scale (gamma), no auxiliary classifier',
+             'timm has 1000 classes, slim checkpoints 1001: pass '
+             '--num-classes 1001 to add the background class 0; "inception" '
+             'preprocessing'))

@@ -32,7 +32,6 @@ Typical use:
 import functools
 
 from checkpoints_tools import mappings
-from checkpoints_tools.mappings import Table
 from checkpoints_tools.mappings import _rows
 
 from nets import inception_v4  # pylint: disable=g-bad-import-order
@@ -95,14 +94,7 @@ def _timm_rows():
 
 
 def _timm_table():
-  return Table(
-      _TIMM, 'torch', _timm_rows(), head=_HEAD, variant=_TIMM,
-      source_model='timm.models.inception_v4', bn_epsilon=1e-3,
-      notes=("timm's port of the slim checkpoint: slim's network with a "
-             'batch-norm scale (gamma), no auxiliary classifier',
-             'timm has 1000 classes, slim checkpoints 1001: pass '
-             '--num-classes 1001 to add the background class 0; "inception" '
-             'preprocessing'))
+  return _rows.timm_port_table(_TIMM, _timm_rows(), _HEAD, 'inception_v4')
 
 
 # --- registration ------------------------------------------------------------
