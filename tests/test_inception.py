@@ -430,3 +430,24 @@ def test_registry_and_aggregator():
     for suffix in ('', '_base', '_arg_scope'):
       assert getattr(inception, name + suffix) is getattr(module,
                                                           name + suffix)
+
+
+def test_average_pool_counting_padding():
+  """The torch ports' 3x3 stride-1 average pool divides by the whole window
+  at the borders too (the padding counts as zeros); other pools are refused
+  by name."""
+  values = np.random.RandomState(0).uniform(-1, 1, [1, 5, 6, 2]).astype(
+      np.float32)
+  padded = np.pad(values, [[0, 0], [1, 1], [1, 1], [0, 0]])
+  expected = np.zeros_like(values)
+  for i in range(5):
+    for j in range(6):
+      expected[0, i, j] = padded[0, i:i + 3, j:j + 3].sum(axis=(0, 1)) / 9
+  pool = inception_utils._POOLS['avg_counting_padding']  # pylint: disable=protected-access
+  with tf.Graph().as_default():
+    out = pool(tf.constant(values), [3, 3], stride=1, padding='SAME')
+    with pytest.raises(ValueError, match="stride 1 'SAME' only, got stride 2"):
+      pool(tf.constant(values), [3, 3], stride=2, padding='SAME')
+    with tf.compat.v1.Session() as sess:
+      np.testing.assert_allclose(sess.run(out), expected, rtol=1e-6,
+                                 atol=1e-7)
