@@ -12,9 +12,9 @@ logits) may be absent together, for feature-extractor checkpoints.
 
 Namings:
   slim    slim variable names (slim checkpoints, .npz).
-  torch   PyTorch state-dict names (.safetensors, .pt): torchvision's for the
-          torchvision-layout models, else the mechanical "slim-torch" naming
-          (see `slim_torch_key`).
+  torch   PyTorch state-dict names (.safetensors, .pt): torchvision's or
+          timm's for the models (and variants) ported from them, else the
+          mechanical "slim-torch" naming (see `slim_torch_key`).
   keras   Keras layer/weight names (.h5).
   keras3  Keras 3 `.weights.h5` names (`layers/conv2d_3/vars/0`), derived by
           position from the keras tables (`mappings/keras3.py`).
