@@ -150,6 +150,14 @@ def _graph_def(path):
   return graph_def
 
 
+def _assert_same_logits(got, expected):
+  """Within 1e-5 of the largest logit: the exported graphs run other
+  kernels (a frozen graph's constants are folded), so a logit near 0 of
+  logits near 40 may differ by 1e-4 of itself (measured 3e-5 on CI)."""
+  assert got.shape == expected.shape
+  assert np.abs(got - expected).max() <= 1e-5 * np.abs(expected).max()
+
+
 def test_export_three_forms_equal_the_live_graph(run, tmp_path):
   paths, _ = run
   images = np.random.RandomState(0).uniform(-1, 1, [3, SIZE, SIZE, 3])
@@ -175,16 +183,14 @@ def test_export_three_forms_equal_the_live_graph(run, tmp_path):
       tf.compat.v1.train.Saver(variables).restore(
           sess, tf.train.latest_checkpoint(paths['tune']))
       got = sess.run(logits, {'input:0': images})
-  np.testing.assert_allclose(np.squeeze(got, (1, 2)), expected, rtol=1e-5,
-                             atol=1e-5)
+  _assert_same_logits(np.squeeze(got, (1, 2)), expected)
 
   with tf.Graph().as_default() as graph:
     tf.compat.v1.import_graph_def(_graph_def(files['frozen']), name='')
     with tf.compat.v1.Session() as sess:
       got = sess.run('logits:0', {'input:0': images})
-  np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+  _assert_same_logits(got, expected)
 
   loaded = tf.saved_model.load(files['saved_model'])
   got = loaded.signatures['serving_default'](images=tf.constant(images))
-  np.testing.assert_allclose(got['logits'].numpy(), expected, rtol=1e-5,
-                             atol=1e-5)
+  _assert_same_logits(got['logits'].numpy(), expected)
