@@ -175,15 +175,22 @@ def _keras_pool1(net):
   return tf.nn.max_pool2d(net, 3, 2, 'VALID', name='pool1')
 
 
-def _make(build, depth, name, doc, arg_scope_fn):
-  """The variant `name`: `build` for `depth`, Keras' batch-norm epsilon."""
-  fn = functools.partial(build, depth)
+def _registered(fn, name, doc, image_size, arg_scope_fn, arg_scope_kwargs=None):
+  """`fn` as the variant `name`: its name, docstring, default image size,
+  and the arg scope (function and keyword arguments) it expects."""
   fn.__name__ = name
   fn.__doc__ = doc
-  fn.default_image_size = 224
-  _ARG_SCOPE_KWARGS[name] = {'batch_norm_epsilon': 1.001e-5}
+  fn.default_image_size = image_size
+  if arg_scope_kwargs:
+    _ARG_SCOPE_KWARGS[name] = arg_scope_kwargs
   _ARG_SCOPE_FNS[name] = arg_scope_fn
   return fn
+
+
+def _make(build, depth, name, doc, arg_scope_fn):
+  """The variant `name`: `build` for `depth`, Keras' batch-norm epsilon."""
+  return _registered(functools.partial(build, depth), name, doc, 224,
+                     arg_scope_fn, {'batch_norm_epsilon': 1.001e-5})
 
 
 def _make_v2(depth):
@@ -309,7 +316,6 @@ keras_resnet_v1_101 = _make_v1(101)
 keras_resnet_v1_152 = _make_v1(152)
 
 
-
 # --- timm legacy_xception ----------------------------------------------------
 
 
@@ -330,54 +336,35 @@ def timm_legacy_xception(inputs, num_classes=None, is_training=True,
         spatial_squeeze=spatial_squeeze, reuse=reuse, scope=scope)
 
 
-timm_legacy_xception.default_image_size = 299
-# torch's BatchNorm2d default.
-_ARG_SCOPE_KWARGS['timm_legacy_xception'] = {'batch_norm_epsilon': 1e-5}
-_ARG_SCOPE_FNS['timm_legacy_xception'] = xception.xception_keras_arg_scope
+# torch's BatchNorm2d epsilon.
+_registered(timm_legacy_xception, 'timm_legacy_xception',
+            timm_legacy_xception.__doc__, 299,
+            xception.xception_keras_arg_scope, {'batch_norm_epsilon': 1e-5})
 
-# --- timm inception_resnet_v2 ------------------------------------------------
-
-
-def timm_inception_resnet_v2(inputs, num_classes=1001, is_training=True,
-                             dropout_keep_prob=0.8, reuse=None,
-                             scope='InceptionResnetV2',
-                             create_aux_logits=False,
-                             activation_fn=tf.nn.relu):
-  """inception_resnet_v2 as timm builds it: no auxiliary classifier by
-  default; its batch-norm scale comes from `arg_scope(name)`.
-
-  See the module docstring; args and returns of
-  `nets.inception_resnet_v2.inception_resnet_v2`.
-  """
-  return inception_resnet_v2.inception_resnet_v2(
-      inputs, num_classes=num_classes, is_training=is_training,
-      dropout_keep_prob=dropout_keep_prob, reuse=reuse, scope=scope,
-      create_aux_logits=create_aux_logits, activation_fn=activation_fn)
+# --- timm inception_resnet_v2, inception_v4 ---------------------------------
 
 
-timm_inception_resnet_v2.default_image_size = 299
-_ARG_SCOPE_KWARGS['timm_inception_resnet_v2'] = {'batch_norm_scale': True}
-_ARG_SCOPE_FNS['timm_inception_resnet_v2'] = (
+def _make_timm_port(model_fn, name, arg_scope_fn):
+  """timm's port of slim's `model_fn`: a batch-norm scale (from
+  `arg_scope(name)`), no auxiliary classifier by default."""
+
+  def variant(inputs, num_classes=1001, create_aux_logits=False, **kwargs):
+    return model_fn(inputs, num_classes=num_classes,
+                    create_aux_logits=create_aux_logits, **kwargs)
+
+  doc = ('%s as timm builds it: no auxiliary classifier by default, a '
+         'batch-norm scale (see the module docstring); args and returns of '
+         '`nets.%s.%s`.' % ((model_fn.__name__,) * 3))
+  return _registered(variant, name, doc, 299, arg_scope_fn,
+                     {'batch_norm_scale': True})
+
+
+timm_inception_resnet_v2 = _make_timm_port(
+    inception_resnet_v2.inception_resnet_v2, 'timm_inception_resnet_v2',
     inception_resnet_v2.inception_resnet_v2_arg_scope)
-
-def timm_inception_v4(inputs, num_classes=1001, is_training=True,
-                      dropout_keep_prob=0.8, reuse=None, scope='InceptionV4',
-                      create_aux_logits=False):
-  """inception_v4 as timm builds it: no auxiliary classifier by default;
-  its batch-norm scale comes from `arg_scope(name)`.
-
-  See the module docstring; args and returns of
-  `nets.inception_v4.inception_v4`.
-  """
-  return inception_v4.inception_v4(
-      inputs, num_classes=num_classes, is_training=is_training,
-      dropout_keep_prob=dropout_keep_prob, reuse=reuse, scope=scope,
-      create_aux_logits=create_aux_logits)
-
-
-timm_inception_v4.default_image_size = 299
-_ARG_SCOPE_KWARGS['timm_inception_v4'] = {'batch_norm_scale': True}
-_ARG_SCOPE_FNS['timm_inception_v4'] = inception_utils.inception_arg_scope
+timm_inception_v4 = _make_timm_port(inception_v4.inception_v4,
+                                    'timm_inception_v4',
+                                    inception_utils.inception_arg_scope)
 
 
 # --- torchvision / timm inception_v3 -------------------------------------------
@@ -411,14 +398,12 @@ def _make_torch_inception_v3(name, create_aux_logits):
         is_training=is_training, dropout_keep_prob=dropout_keep_prob,
         create_aux_logits=create_aux_logits, scope=scope, **kwargs)
 
-  variant.__name__ = name
-  variant.__doc__ = ('inception_v3 as %s builds it (see the module '
-                     'docstring); args and returns of '
-                     '`nets.inception_v3.inception_v3`.' % name.split('_')[0])
-  variant.default_image_size = 299
-  _ARG_SCOPE_KWARGS[name] = {'batch_norm_scale': True}
-  _ARG_SCOPE_FNS[name] = inception_utils.inception_arg_scope
-  return variant
+  doc = ('inception_v3 as %s builds it (see the module docstring); args '
+         'and returns of `nets.inception_v3.inception_v3`.' %
+         name.split('_')[0])
+  return _registered(variant, name, doc, 299,
+                     inception_utils.inception_arg_scope,
+                     {'batch_norm_scale': True})
 
 
 torchvision_inception_v3 = _make_torch_inception_v3(
@@ -448,26 +433,6 @@ def _with_keras_gate(conv_defs):
     if opdef.params.get('expansion_transform') is not None:
       opdef.params['expansion_transform'] = _keras_squeeze_excite
   return conv_defs
-
-
-def _make_keras_mobilenet_v3(conv_defs, name):
-  keras_conv_defs = _with_keras_gate(conv_defs)
-
-  def variant(inputs, num_classes=1001, depth_multiplier=1.0,
-              scope='MobilenetV3', **kwargs):
-    return mobilenet_v3.mobilenet(inputs, num_classes=num_classes,
-                                  depth_multiplier=depth_multiplier,
-                                  scope=scope, conv_defs=keras_conv_defs,
-                                  **kwargs)
-
-  variant.__name__ = name
-  variant.__doc__ = ('%s with Keras\' squeeze-excite gate (see the module '
-                     'docstring); args and returns of '
-                     '`nets.mobilenet.mobilenet_v3.mobilenet`.' %
-                     name[len('keras_'):])
-  variant.default_image_size = 224
-  _ARG_SCOPE_FNS[name] = mobilenet_v3.training_scope
-  return variant
 
 
 def _torchvision_mobilenet_scope(batch_norm_epsilon=None, **kwargs):
@@ -511,40 +476,46 @@ def _padded_as_torch(conv_defs):
   return conv_defs
 
 
-def _make_torchvision_mobilenet(model_fn, name, scope, conv_defs,
-                                epsilon=None):
-  conv_defs = _padded_as_torch(conv_defs)
+def _make_mobilenet(model_fn, name, scope, conv_defs, source, arg_scope_fn,
+                    arg_scope_kwargs=None):
+  """`model_fn` (a nets.mobilenet generator) as `source` builds it: with
+  `conv_defs`, under `arg_scope_fn(**arg_scope_kwargs)`."""
 
   def variant(inputs, num_classes=1001, depth_multiplier=1.0, **kwargs):
     return model_fn(inputs, num_classes=num_classes,
                     depth_multiplier=depth_multiplier, scope=scope,
                     conv_defs=conv_defs, **kwargs)
 
-  variant.__name__ = name
-  variant.__doc__ = ('%s as torchvision builds it (see the module '
-                     'docstring); args and returns of `nets.mobilenet`\'s '
-                     'mobilenet.' % name[len('torchvision_'):])
-  variant.default_image_size = 224
-  if epsilon is not None:
-    _ARG_SCOPE_KWARGS[name] = {'batch_norm_epsilon': epsilon}
-  _ARG_SCOPE_FNS[name] = _torchvision_mobilenet_scope
-  return variant
+  doc = ('%s as %s builds it (see the module docstring); args and returns '
+         "of `nets.mobilenet`'s mobilenet." % (name.split('_', 1)[1], source))
+  return _registered(variant, name, doc, 224, arg_scope_fn, arg_scope_kwargs)
+
+
+def _make_torchvision_mobilenet(model_fn, version, conv_defs, epsilon=None):
+  return _make_mobilenet(
+      model_fn, 'torchvision_mobilenet_' + version,
+      'MobilenetV%s' % version[1], _padded_as_torch(conv_defs), 'torchvision',
+      _torchvision_mobilenet_scope,
+      epsilon and {'batch_norm_epsilon': epsilon})
+
+
+def _make_keras_mobilenet_v3(size, conv_defs):
+  return _make_mobilenet(
+      mobilenet_v3.mobilenet, 'keras_mobilenet_v3_' + size, 'MobilenetV3',
+      _with_keras_gate(conv_defs), 'tf_keras', mobilenet_v3.training_scope)
 
 
 torchvision_mobilenet_v2 = _make_torchvision_mobilenet(
-    mobilenet_v2.mobilenet, 'torchvision_mobilenet_v2', 'MobilenetV2',
-    mobilenet_v2.V2_DEF, epsilon=1e-5)
+    mobilenet_v2.mobilenet, 'v2', mobilenet_v2.V2_DEF, epsilon=1e-5)
 torchvision_mobilenet_v3_small = _make_torchvision_mobilenet(
-    mobilenet_v3.mobilenet, 'torchvision_mobilenet_v3_small', 'MobilenetV3',
-    _with_keras_gate(mobilenet_v3.V3_SMALL))
+    mobilenet_v3.mobilenet, 'v3_small', _with_keras_gate(mobilenet_v3.V3_SMALL))
 torchvision_mobilenet_v3_large = _make_torchvision_mobilenet(
-    mobilenet_v3.mobilenet, 'torchvision_mobilenet_v3_large', 'MobilenetV3',
-    _with_keras_gate(mobilenet_v3.V3_LARGE))
+    mobilenet_v3.mobilenet, 'v3_large', _with_keras_gate(mobilenet_v3.V3_LARGE))
 
-keras_mobilenet_v3_small = _make_keras_mobilenet_v3(
-    mobilenet_v3.V3_SMALL, 'keras_mobilenet_v3_small')
-keras_mobilenet_v3_large = _make_keras_mobilenet_v3(
-    mobilenet_v3.V3_LARGE, 'keras_mobilenet_v3_large')
+keras_mobilenet_v3_small = _make_keras_mobilenet_v3('small',
+                                                    mobilenet_v3.V3_SMALL)
+keras_mobilenet_v3_large = _make_keras_mobilenet_v3('large',
+                                                    mobilenet_v3.V3_LARGE)
 
 VARIANTS = {fn.__name__: fn for fn in (
     keras_resnet_v2_50, keras_resnet_v2_101, keras_resnet_v2_152,

@@ -87,6 +87,11 @@ class LayerGraph(object):
     return sorted(index, key=lambda name: (-depth[name], index[name]))
 
 
+# The layer kinds `ConvBnLayers` names by creation count (a table's
+# `positional` names: matched by the order of their numbers).
+UNNAMED = ('conv2d', 'batch_normalization')
+
+
 class ConvBnLayers(object):
   """A LayerGraph of Keras `conv2d_bn` layers named by creation count.
 

@@ -77,8 +77,14 @@ class TorchRows(object):
       self.rows.append(Row('%s/%s' % (slim_scope, slim_name),
                            '%s.%s' % (key, torch_name), 'identity', False))
 
+  def conv_bn(self, key, slim_scope):
+    """A bias-free conv `key`.conv and its batch norm `key`.bn (timm's and
+    torchvision's BasicConv2d) onto `slim_scope` and its BatchNorm."""
+    self.conv(key + '.conv', slim_scope)
+    self.bn(key + '.bn', slim_scope + '/BatchNorm')
 
-def slim_table(model, spec, head, num_classes=1000, optional=(),
+
+def slim_table(model, spec, head, num_classes=1000, optional_scope=None,
                classes=None):
   """The slim naming of `model`: its variables from `spec(num_classes)`.
 
@@ -88,14 +94,16 @@ def slim_table(model, spec, head, num_classes=1000, optional=(),
     head: the slim names of the logits rows.
     num_classes: the class count the rows are listed with (any: names do
       not depend on it).
-    optional: the slim names of rows that may be absent together (an
-      auxiliary classifier; see `Table`).
+    optional_scope: the scope of rows that may be absent together (an
+      auxiliary classifier; see `Table`), or None.
     classes: the slim names of the rows with a class axis, default `head`
       (an auxiliary classifier's logits too).
   """
   classes = frozenset(head if classes is None else classes)
   rows = [Row(name, name, 'identity', name in classes)
           for name, _ in spec(num_classes)]
+  optional = tuple(row.slim for row in rows if optional_scope and
+                   row.slim.startswith(optional_scope + '/'))
   return Table(model, 'slim', rows, head=head, optional=optional)
 
 

@@ -41,6 +41,7 @@ Typical use:
 
 import functools
 
+from checkpoints_tools import mappings
 from checkpoints_tools.mappings import Table
 from checkpoints_tools.mappings import _keras_order
 from checkpoints_tools.mappings import _rows
@@ -59,7 +60,6 @@ _AUX = _SCOPE + '/AuxLogits'
 _AUX_CONVS = (('Conv2d_1b_1x1', 128, 1), ('Conv2d_2a_5x5', 768, 5))
 _AUX_LOGITS = _AUX + '/Conv2d_2b_1x1'
 _AUX_FROM = 'Mixed_6e'
-_UNNAMED = ('conv2d', 'batch_normalization')
 
 
 def _walk(entries, value, visit, prefix):
@@ -147,10 +147,6 @@ def _spec(num_classes):
   return visit.variables
 
 
-def _aux_names():
-  return tuple(name for name, _ in _spec(1000) if name.startswith(_AUX + '/'))
-
-
 def _keras_rows():
   """Rows of tf_keras' InceptionV3, in `model.layers` order."""
   layers = _keras_order.ConvBnLayers()
@@ -172,7 +168,7 @@ def _keras_table():
   return Table(
       _MODEL, 'keras', _keras_rows(), head=_HEAD,
       source_model='tf_keras.applications.InceptionV3', bn_epsilon=1e-3,
-      positional=_UNNAMED,
+      positional=_keras_order.UNNAMED,
       notes=('Keras has no auxiliary classifier: converted checkpoints have '
              'no %s (build with create_aux_logits=False, or fine-tune with '
              '--checkpoint_exclude_scopes=%s)' % (_AUX, _AUX),
@@ -186,10 +182,12 @@ def _keras_table():
              'preprocessing (the same as slim\'s "inception")'))
 
 
-def _slim_table():
-  aux_logits = (_AUX_LOGITS + '/weights', _AUX_LOGITS + '/biases')
-  return _rows.slim_table(_MODEL, _spec, _HEAD, optional=_aux_names(),
-                          classes=_HEAD + aux_logits)
+def _slim_table(model, spec):
+  """The slim naming of `model` (`spec`: its SPECS function), AuxLogits
+  optional."""
+  return _rows.slim_table(model, spec, _HEAD, optional_scope=_AUX,
+                          classes=_HEAD + (_AUX_LOGITS + '/weights',
+                                           _AUX_LOGITS + '/biases'))
 
 
 # --- torchvision and timm (torch naming) -------------------------------------
@@ -232,11 +230,6 @@ class _ConvScopes(object):
     return values[0]
 
 
-def _torch_conv_bn(torch, key, scope):
-  torch.conv(key + '.conv', scope)
-  torch.bn(key + '.bn', scope + '/BatchNorm')
-
-
 def _torch_rows(with_aux):
   """Rows of torchvision's Inception3 (timm's without AuxLogits), in
   state-dict order: AuxLogits follow Mixed_6e."""
@@ -252,11 +245,10 @@ def _torch_rows(with_aux):
       else:
         names = ('',)
       for name, scope in zip(names, visit.scopes):
-        _torch_conv_bn(torch, '.'.join(filter(None, (entry.scope, name))),
-                       scope)
+        torch.conv_bn('.'.join(filter(None, (entry.scope, name))), scope)
       if entry.scope == _AUX_FROM and with_aux:
         for key, scope in _TORCH_AUX:
-          _torch_conv_bn(torch, 'AuxLogits.' + key, '%s/%s' % (_AUX, scope))
+          torch.conv_bn('AuxLogits.' + key, '%s/%s' % (_AUX, scope))
         torch.conv('AuxLogits.fc', _AUX_LOGITS, bias=True,
                    transform='conv1x1_linear', classes=True)
   torch.conv('fc', _LOGITS, bias=True, transform='conv1x1_linear',
@@ -279,19 +271,13 @@ def _torch_table(model):
              '(inception_v3.tf_in1k) "inception"'))
 
 
-def _variant_slim_table(model):
-  from checkpoints_tools import mappings  # pylint: disable=g-import-not-at-top
-  spec = functools.partial(mappings.slim_variables, model)
-  aux = tuple(name for name, _ in spec(1000) if name.startswith(_AUX + '/'))
-  return _rows.slim_table(model, spec, _HEAD, optional=aux,
-                          classes=_HEAD + (_AUX_LOGITS + '/weights',
-                                           _AUX_LOGITS + '/biases'))
-
-
 # --- registration ------------------------------------------------------------
 
 SPECS = {_MODEL: _spec}
-TABLES = {(_MODEL, 'slim'): _slim_table, (_MODEL, 'keras'): _keras_table}
+TABLES = {(_MODEL, 'slim'): functools.partial(_slim_table, _MODEL, _spec),
+          (_MODEL, 'keras'): _keras_table}
 for _model in _TORCH_MODELS:
-  TABLES[(_model, 'slim')] = functools.partial(_variant_slim_table, _model)
+  # The variants' variables come from the built graph.
+  TABLES[(_model, 'slim')] = functools.partial(
+      _slim_table, _model, functools.partial(mappings.slim_variables, _model))
   TABLES[(_model, 'torch')] = functools.partial(_torch_table, _model)

@@ -44,6 +44,7 @@ from checkpoints_tools import mappings
 from checkpoints_tools.mappings import Table
 from checkpoints_tools.mappings import _keras_order
 from checkpoints_tools.mappings import _rows
+from checkpoints_tools.mappings import inception_v4 as inception_v4_tables
 
 from nets import inception_resnet_v2  # pylint: disable=g-bad-import-order
 from nets import inception_v4
@@ -61,7 +62,25 @@ _BRANCHES = {
     inception_resnet_v2.block17: inception_resnet_v2._BLOCK17,  # pylint: disable=protected-access
     inception_resnet_v2.block8: inception_resnet_v2._BLOCK8,  # pylint: disable=protected-access
 }
-_UNNAMED = ('conv2d', 'batch_normalization')
+
+
+def _entries():
+  """Yields (entry, slim scope) of the layout in creation order, a stack of
+  residual blocks as its blocks one by one: (the stack, scope of the
+  block: Repeat[_<k>]/<kind>_<i>, or Block8 for the last)."""
+  stacks = 0
+  for _, entry in inception_resnet_v2._layout(16, False, tf.nn.relu):  # pylint: disable=protected-access
+    if not isinstance(entry, inception_resnet_v2._Residuals):  # pylint: disable=protected-access
+      yield entry, '%s/%s' % (_SCOPE, getattr(entry, 'scope', ''))
+      continue
+    kind = entry.block.__name__
+    if not entry.times:
+      yield entry, '%s/%s' % (_SCOPE, kind.capitalize())
+      continue
+    repeat = 'Repeat' + ('_%d' % stacks if stacks else '')
+    for i in range(1, entry.times + 1):
+      yield entry, '%s/%s/%s_%d' % (_SCOPE, repeat, kind, i)
+    stacks += 1
 
 
 def _branches(layers, branches, layer, prefix):
@@ -79,21 +98,15 @@ def _branches(layers, branches, layer, prefix):
   return outputs
 
 
-def _residuals(layers, stack, layer, repeat_scope, counts):
-  """Keras layers of a stack of residual blocks (`_Residuals`)."""
-  kind = stack.block.__name__
-  for i in range(1, (stack.times or 1) + 1):
-    counts[kind] = counts.get(kind, 0) + 1
-    keras_block = '%s_%d' % (kind, counts[kind])
-    prefix = _SCOPE + ('/%s/%s_%d' % (repeat_scope, kind, i) if stack.times
-                       else '/' + kind.capitalize())
-    mixed = layers.concat(_branches(layers, _BRANCHES[stack.block], layer,
-                                    prefix), keras_block + '_mixed')
-    up = layers.graph.add(keras_block + '_conv', [mixed])
-    layers.scopes[up] = prefix + '/Conv2d_1x1'
-    layer = layers.unnamed('custom_scale_layer', [layer, up])
-    if stack.activation_fn:
-      layer = layers.graph.add(keras_block + '_ac', [layer])
+def _residual(layers, stack, layer, prefix, keras_block):
+  """Keras layers of one residual block of `stack` (`_Residuals`)."""
+  mixed = layers.concat(_branches(layers, _BRANCHES[stack.block], layer,
+                                  prefix), keras_block + '_mixed')
+  up = layers.graph.add(keras_block + '_conv', [mixed])
+  layers.scopes[up] = prefix + '/Conv2d_1x1'
+  layer = layers.unnamed('custom_scale_layer', [layer, up])
+  if stack.activation_fn:
+    layer = layers.graph.add(keras_block + '_ac', [layer])
   return layer
 
 
@@ -102,25 +115,24 @@ def _keras_layers():
   layers = _keras_order.ConvBnLayers()
   layer = layers.graph.add('input_1')
   counts = {}
-  stacks = 0
-  for _, entry in inception_resnet_v2._layout(16, False, tf.nn.relu):  # pylint: disable=protected-access
+  for entry, scope in _entries():
     if isinstance(entry, inception_v4.Pool):
       layer = layers.pool(layer)
     elif isinstance(entry, inception_v4.Mixed):
-      layer = layers.concat(_branches(layers, entry.branches, layer,
-                                      '%s/%s' % (_SCOPE, entry.scope)))
+      layer = layers.concat(_branches(layers, entry.branches, layer, scope))
     elif isinstance(entry, inception_v4.Conv) and entry.scope == _LAST_CONV:
       layer = layers.graph.chain(['conv_7b', 'conv_7b_bn', 'conv_7b_ac'],
                                  [layer])
-      layers.scopes['conv_7b'] = '%s/%s' % (_SCOPE, _LAST_CONV)
-      layers.scopes['conv_7b_bn'] = '%s/%s/BatchNorm' % (_SCOPE, _LAST_CONV)
+      layers.scopes['conv_7b'] = scope
+      layers.scopes['conv_7b_bn'] = scope + '/BatchNorm'
     elif isinstance(entry, inception_v4.Conv):
-      layer = layers.conv('%s/%s' % (_SCOPE, entry.scope), entry, layer)
+      layer = layers.conv(scope, entry, layer)
     else:
-      layer = _residuals(layers, entry, layer,
-                         'Repeat' + ('_%d' % stacks if stacks else ''),
-                         counts)
-      stacks += 1 if entry.times else 0
+      # Keras counts the blocks of a kind on through Block8 (block8_10).
+      kind = entry.block.__name__
+      counts[kind] = counts.get(kind, 0) + 1
+      layer = _residual(layers, entry, layer, scope,
+                        '%s_%d' % (kind, counts[kind]))
   layers.graph.chain(['avg_pool', 'predictions'], [layer])
   return layers
 
@@ -143,7 +155,7 @@ def _keras_table():
   return Table(
       _MODEL, 'keras', _keras_rows(), head=_HEAD,
       source_model='tf_keras.applications.InceptionResNetV2',
-      bn_epsilon=1e-3, positional=_UNNAMED,
+      bn_epsilon=1e-3, positional=_keras_order.UNNAMED,
       notes=('Keras has no auxiliary classifier: converted checkpoints have '
              'no %s (build with create_aux_logits=False, or fine-tune with '
              '--checkpoint_exclude_scopes=%s)' % (_AUX, _AUX),
@@ -159,44 +171,29 @@ def _keras_table():
 # --- timm (torch naming) -----------------------------------------------------
 
 
-def _timm_branches(torch, branches, slim_prefix, key):
-  """Rows of timm's branch<i>[.<j>].conv/.bn (j counts pools too)."""
-  for i, branch in enumerate(branches):
-    for j, spec in enumerate(branch):
-      if isinstance(spec, inception_v4.Pool):
-        continue
-      layer = '%s.branch%d%s' % (key, i, '.%d' % j if len(branch) > 1 else '')
-      scope = '%s/Branch_%d/%s' % (slim_prefix, i, spec.scope)
-      torch.conv(layer + '.conv', scope)
-      torch.bn(layer + '.bn', scope + '/BatchNorm')
+def _timm_key(scope):
+  """timm's module of the slim `scope`: Conv2d_1a_3x3 -> conv2d_1a,
+  Mixed_5b -> mixed_5b, Repeat_1/block17_3 -> repeat_1.2, Block8 ->
+  block8."""
+  parts = scope[len(_SCOPE) + 1:].split('/')
+  if len(parts) == 2:
+    return '%s.%d' % (parts[0].lower(), int(parts[1].rsplit('_', 1)[1]) - 1)
+  return '_'.join(parts[0].split('_')[:2]).lower()
 
 
 def _timm_rows():
   """Rows of timm's inception_resnet_v2, in state-dict order."""
   torch = _rows.TorchRows()
-  stacks = 0
-  for _, entry in inception_resnet_v2._layout(16, False, tf.nn.relu):  # pylint: disable=protected-access
-    if isinstance(entry, inception_v4.Pool):
-      continue
-    scope = '%s/%s' % (_SCOPE, getattr(entry, 'scope', ''))
-    # Conv2d_1a_3x3 -> conv2d_1a, Mixed_5b -> mixed_5b.
-    key = '_'.join(getattr(entry, 'scope', '').split('_')[:2]).lower()
+  for entry, scope in _entries():
+    key = _timm_key(scope)
     if isinstance(entry, inception_v4.Mixed):
-      _timm_branches(torch, entry.branches, scope, key)
+      inception_v4_tables.timm_branches(torch, entry.branches, scope, key)
     elif isinstance(entry, inception_v4.Conv):
-      torch.conv(key + '.conv', scope)
-      torch.bn(key + '.bn', scope + '/BatchNorm')
-    else:
-      kind = entry.block.__name__
-      repeat = 'repeat' + ('_%d' % stacks if stacks else '')
-      for i in range(1, (entry.times or 1) + 1):
-        prefix, key = (
-            ('%s/%s/%s_%d' % (_SCOPE, repeat.capitalize(), kind, i),
-             '%s.%d' % (repeat, i - 1)) if entry.times else
-            ('%s/%s' % (_SCOPE, kind.capitalize()), kind))
-        _timm_branches(torch, _BRANCHES[entry.block], prefix, key)
-        torch.conv(key + '.conv2d', prefix + '/Conv2d_1x1', bias=True)
-      stacks += 1 if entry.times else 0
+      torch.conv_bn(key, scope)
+    elif not isinstance(entry, inception_v4.Pool):
+      inception_v4_tables.timm_branches(torch, _BRANCHES[entry.block], scope,
+                                        key)
+      torch.conv(key + '.conv2d', scope + '/Conv2d_1x1', bias=True)
   torch.conv('classif', _LOGITS, bias=True, transform='linear', classes=True)
   return torch.rows
 
@@ -206,11 +203,9 @@ def _timm_table():
 
 
 def _slim_table(model):
-  spec = functools.partial(mappings.slim_variables, model)
-  aux = tuple(name for name, _ in spec(1000)
-              if name.startswith(_AUX + '/'))
-  return _rows.slim_table(model, spec, _HEAD, optional=aux,
-                          classes=_HEAD + _AUX_LOGITS)
+  return _rows.slim_table(
+      model, functools.partial(mappings.slim_variables, model), _HEAD,
+      optional_scope=_AUX, classes=_HEAD + _AUX_LOGITS)
 
 
 # --- registration ------------------------------------------------------------

@@ -42,20 +42,32 @@ _LOGITS = _SCOPE + '/Logits/Logits'
 _HEAD = (_LOGITS + '/weights', _LOGITS + '/biases')
 
 
-def _conv_bn(torch, key, scope):
-  torch.conv(key + '.conv', scope)
-  torch.bn(key + '.bn', scope + '/BatchNorm')
-
-
 def _forked_branch(torch, branch, key, scope):
   """A branch ending in a Fork: timm's branch<i>_<j> and _<j>a, _<j>b."""
   for j, spec in enumerate(branch):
     if isinstance(spec, inception_v4.Fork):
       for letter, sub in zip('ab', spec.layers):
-        _conv_bn(torch, '%s_%d%s' % (key, j, letter),
-                 '%s/%s' % (scope, sub.scope))
+        torch.conv_bn('%s_%d%s' % (key, j, letter),
+                      '%s/%s' % (scope, sub.scope))
     else:
-      _conv_bn(torch, '%s_%d' % (key, j), '%s/%s' % (scope, spec.scope))
+      torch.conv_bn('%s_%d' % (key, j), '%s/%s' % (scope, spec.scope))
+
+
+def timm_branches(torch, branches, scope, key):
+  """Rows of parallel `branches` (of the Mixed block or residual block at
+  slim `scope`) as timm names them under module `key`: branch<i>[.<j>]
+  (j counts pools too; no j for a branch of one layer), and
+  branch<i>_<j>[a|b] for a branch that forks."""
+  for i, branch in enumerate(branches):
+    branch_key, branch_scope = '%s.branch%d' % (key, i), '%s/Branch_%d' % (
+        scope, i)
+    if any(isinstance(spec, inception_v4.Fork) for spec in branch):
+      _forked_branch(torch, branch, branch_key, branch_scope)
+      continue
+    for j, spec in enumerate(branch):
+      if isinstance(spec, inception_v4.Conv):
+        torch.conv_bn(branch_key + ('.%d' % j if len(branch) > 1 else ''),
+                      '%s/%s' % (branch_scope, spec.scope))
 
 
 def _mixed(torch, mixed, key):
@@ -66,18 +78,9 @@ def _mixed(torch, mixed, key):
   if len(convs) == 1:
     # timm's Mixed3a / Mixed5a: a max pool and one conv called `conv`.
     i, spec = convs[0]
-    _conv_bn(torch, key + '.conv', '%s/Branch_%d/%s' % (scope, i, spec.scope))
-    return
-  for i, branch in enumerate(mixed.branches):
-    branch_key, branch_scope = '%s.branch%d' % (key, i), '%s/Branch_%d' % (
-        scope, i)
-    if any(isinstance(spec, inception_v4.Fork) for spec in branch):
-      _forked_branch(torch, branch, branch_key, branch_scope)
-      continue
-    for j, spec in enumerate(branch):
-      if isinstance(spec, inception_v4.Conv):
-        _conv_bn(torch, branch_key + ('.%d' % j if len(branch) > 1 else ''),
-                 '%s/%s' % (branch_scope, spec.scope))
+    torch.conv_bn(key + '.conv', '%s/Branch_%d/%s' % (scope, i, spec.scope))
+  else:
+    timm_branches(torch, mixed.branches, scope, key)
 
 
 def _timm_rows():
@@ -87,7 +90,7 @@ def _timm_rows():
     if isinstance(spec, inception_v4.Mixed):
       _mixed(torch, spec, key)
     else:
-      _conv_bn(torch, key, '%s/%s' % (_SCOPE, spec.scope))
+      torch.conv_bn(key, '%s/%s' % (_SCOPE, spec.scope))
   torch.conv('last_linear', _LOGITS, bias=True, transform='linear',
              classes=True)
   return torch.rows

@@ -81,6 +81,7 @@ import functools
 
 from checkpoints_tools.mappings import Row
 from checkpoints_tools.mappings import Table
+from checkpoints_tools.mappings import _keras_order
 from checkpoints_tools.mappings import _rows
 
 # The block tables that build the networks; a copy here would drift.
@@ -89,9 +90,6 @@ from nets import xception  # pylint: disable=g-bad-import-order
 _MODEL = 'xception_keras'
 _ALIGNED_DEPTHS = (41, 65, 71)
 _BN = _rows.BN
-# Keras' automatic names of the unnamed residual layers (class name in
-# snake case); Table.canonical renames them by the order of their numbers.
-_UNNAMED = ('conv2d', 'batch_normalization')
 
 
 def _units():
@@ -242,7 +240,8 @@ def _keras_table():
   return Table(
       _MODEL, 'keras', rows, head=_head(),
       source_model='tf_keras.applications.Xception',
-      bn_epsilon=1e-3, positional=_UNNAMED,
+      # Keras' automatic names of the unnamed residual layers.
+      bn_epsilon=1e-3, positional=_keras_order.UNNAMED,
       notes=("Keras' residual 1x1 convs and their batch norms are unnamed "
              '(conv2d_N, batch_normalization_N): matched by the order of '
              'their numbers',
