@@ -147,7 +147,7 @@ def _describe_differences(model, unexpected, missing, misshaped):
   return '; '.join(parts)
 
 
-def detect_model(keys, naming, shape_of=None):
+def detect_model(keys, naming, shape_of=None, prefer=None):
   """The registered model whose `naming` table matches `keys` exactly.
 
   Args:
@@ -155,6 +155,9 @@ def detect_model(keys, naming, shape_of=None):
     naming: their naming (one of mappings.NAMINGS).
     shape_of: None, or a function key -> shape; then the shapes must fit
       too (torchvision's ResNet-50 and ResNeXt-50 share their names).
+    prefer: a model to try first, or None: the one the file's metadata
+      records (variants with the same tensors as their network, such as
+      timm's and torchvision's MobileNets, are told apart only by it).
 
   Returns:
     The first model (slim naming: the one named by the keys' scope first)
@@ -168,10 +171,10 @@ def detect_model(keys, naming, shape_of=None):
   """
   keys = {key: key for key in keys} if not isinstance(keys, dict) else keys
   candidates = mappings.models(naming)
-  if naming == 'slim':
-    # Slim names start with the model scope: try that model first.
-    scopes = {k.split('/')[0] for k in keys}
-    candidates = sorted(candidates, key=lambda m: m not in scopes)
+  # Slim names start with the model scope: try that model first.
+  scopes = {k.split('/')[0] for k in keys} if naming == 'slim' else ()
+  candidates = sorted(candidates,
+                      key=lambda m: (m != prefer, m not in scopes))
   closest = None
   for model in candidates:
     table = mappings.get_table(model, naming)
@@ -240,7 +243,8 @@ def plan(reader, model=None, dst_naming='slim', exclude=None, renames=(),
   src_naming = NAMING_OF_FORMAT[reader.format]
   keys = source_keys(reader, exclude, renames)
   if model is None:
-    model = detect_model(keys, src_naming, reader.shape)
+    recorded = (getattr(reader, 'metadata', None) or {}).get('model')
+    model = detect_model(keys, src_naming, reader.shape, prefer=recorded)
   try:
     src_table = mappings.get_table(model, src_naming)
     dst_table = mappings.get_table(model, dst_naming)

@@ -75,6 +75,14 @@ converted checkpoint gives the source's outputs. Keras' ResNet v1 also has weigh
   norms have torch's epsilon 1e-5 (slim: 1e-3); its v3 squeeze-excite gate
   is relu6(x + 3) / 6 as Keras'. Use with `arg_scope(name)` (the training
   scope, and for v2 epsilon 1e-5).
+- `timm_mobilenetv2_100`, `timm_mobilenetv2_140`, `timm_mobilenetv3_small_100`,
+  `timm_mobilenetv3_large_100`: timm's own MobileNets, built as
+  torchvision's (torch's symmetric padding; v3 with Keras' gate) with
+  torch's batch-norm epsilon 1e-5.
+- `timm_tf_mobilenetv3_small_100`, `timm_tf_mobilenetv3_large_100`: timm's
+  ports of the TensorFlow MobileNetV3 checkpoints, slim's networks with
+  Keras' gate (as `keras_mobilenet_v3_*`; timm's tf_ minimalistic ports are
+  slim's minimalistic networks, no variant).
 
 [1] Kaiming He, Xiangyu Zhang, Shaoqing Ren, Jian Sun.
     Deep Residual Learning for Image Recognition. arXiv:1512.03385
@@ -435,7 +443,7 @@ def _with_keras_gate(conv_defs):
   return conv_defs
 
 
-def _torchvision_mobilenet_scope(batch_norm_epsilon=None, **kwargs):
+def _torch_mobilenet_scope(batch_norm_epsilon=None, **kwargs):
   """mobilenet's training_scope(**kwargs), with a batch-norm epsilon."""
   scope = mobilenet_common.training_scope(**kwargs)
   if batch_norm_epsilon is None:
@@ -476,46 +484,73 @@ def _padded_as_torch(conv_defs):
   return conv_defs
 
 
-def _make_mobilenet(model_fn, name, scope, conv_defs, source, arg_scope_fn,
-                    arg_scope_kwargs=None):
-  """`model_fn` (a nets.mobilenet generator) as `source` builds it: with
-  `conv_defs`, under `arg_scope_fn(**arg_scope_kwargs)`."""
+def _make_mobilenet(model_fn, name, conv_defs, source, arg_scope_fn,
+                    arg_scope_kwargs=None, depth_multiplier=1.0):
+  """`model_fn` (a nets.mobilenet generator, under its own scope) as
+  `source` builds it: with `conv_defs` and `depth_multiplier` by default,
+  under `arg_scope_fn(**arg_scope_kwargs)`."""
 
-  def variant(inputs, num_classes=1001, depth_multiplier=1.0, **kwargs):
+  def variant(inputs, num_classes=1001, depth_multiplier=depth_multiplier,
+              **kwargs):
     return model_fn(inputs, num_classes=num_classes,
-                    depth_multiplier=depth_multiplier, scope=scope,
-                    conv_defs=conv_defs, **kwargs)
+                    depth_multiplier=depth_multiplier, conv_defs=conv_defs,
+                    **kwargs)
 
   doc = ('%s as %s builds it (see the module docstring); args and returns '
          "of `nets.mobilenet`'s mobilenet." % (name.split('_', 1)[1], source))
   return _registered(variant, name, doc, 224, arg_scope_fn, arg_scope_kwargs)
 
 
-def _make_torchvision_mobilenet(model_fn, version, conv_defs, epsilon=None):
+def _make_torch_mobilenet(name, model_fn, conv_defs, epsilon=None,
+                          depth_multiplier=1.0):
+  """A MobileNet of torchvision or timm (named by `name`'s prefix): its
+  convs padded as torch pads, batch-norm `epsilon` (None: slim's)."""
   return _make_mobilenet(
-      model_fn, 'torchvision_mobilenet_' + version,
-      'MobilenetV%s' % version[1], _padded_as_torch(conv_defs), 'torchvision',
-      _torchvision_mobilenet_scope,
-      epsilon and {'batch_norm_epsilon': epsilon})
+      model_fn, name, _padded_as_torch(conv_defs), name.split('_')[0],
+      _torch_mobilenet_scope, epsilon and {'batch_norm_epsilon': epsilon},
+      depth_multiplier)
 
 
-def _make_keras_mobilenet_v3(size, conv_defs):
-  return _make_mobilenet(
-      mobilenet_v3.mobilenet, 'keras_mobilenet_v3_' + size, 'MobilenetV3',
-      _with_keras_gate(conv_defs), 'tf_keras', mobilenet_v3.training_scope)
+def _make_gated_v3(name, conv_defs):
+  """MobileNetV3 with Keras' squeeze-excite gate and slim's padding
+  (tf_keras', and timm's ports of the slim checkpoints)."""
+  return _make_mobilenet(mobilenet_v3.mobilenet, name,
+                         _with_keras_gate(conv_defs), name.split('_')[0],
+                         mobilenet_v3.training_scope)
 
 
-torchvision_mobilenet_v2 = _make_torchvision_mobilenet(
-    mobilenet_v2.mobilenet, 'v2', mobilenet_v2.V2_DEF, epsilon=1e-5)
-torchvision_mobilenet_v3_small = _make_torchvision_mobilenet(
-    mobilenet_v3.mobilenet, 'v3_small', _with_keras_gate(mobilenet_v3.V3_SMALL))
-torchvision_mobilenet_v3_large = _make_torchvision_mobilenet(
-    mobilenet_v3.mobilenet, 'v3_large', _with_keras_gate(mobilenet_v3.V3_LARGE))
+_GATED_V3_SMALL = _with_keras_gate(mobilenet_v3.V3_SMALL)
+_GATED_V3_LARGE = _with_keras_gate(mobilenet_v3.V3_LARGE)
 
-keras_mobilenet_v3_small = _make_keras_mobilenet_v3('small',
-                                                    mobilenet_v3.V3_SMALL)
-keras_mobilenet_v3_large = _make_keras_mobilenet_v3('large',
-                                                    mobilenet_v3.V3_LARGE)
+torchvision_mobilenet_v2 = _make_torch_mobilenet(
+    'torchvision_mobilenet_v2', mobilenet_v2.mobilenet, mobilenet_v2.V2_DEF,
+    epsilon=1e-5)
+torchvision_mobilenet_v3_small = _make_torch_mobilenet(
+    'torchvision_mobilenet_v3_small', mobilenet_v3.mobilenet, _GATED_V3_SMALL)
+torchvision_mobilenet_v3_large = _make_torch_mobilenet(
+    'torchvision_mobilenet_v3_large', mobilenet_v3.mobilenet, _GATED_V3_LARGE)
+# timm's own MobileNets: torch's padding and batch-norm epsilon.
+timm_mobilenetv2_100 = _make_torch_mobilenet(
+    'timm_mobilenetv2_100', mobilenet_v2.mobilenet, mobilenet_v2.V2_DEF,
+    epsilon=1e-5)
+timm_mobilenetv2_140 = _make_torch_mobilenet(
+    'timm_mobilenetv2_140', mobilenet_v2.mobilenet, mobilenet_v2.V2_DEF,
+    epsilon=1e-5, depth_multiplier=1.4)
+timm_mobilenetv3_small_100 = _make_torch_mobilenet(
+    'timm_mobilenetv3_small_100', mobilenet_v3.mobilenet, _GATED_V3_SMALL,
+    epsilon=1e-5)
+timm_mobilenetv3_large_100 = _make_torch_mobilenet(
+    'timm_mobilenetv3_large_100', mobilenet_v3.mobilenet, _GATED_V3_LARGE,
+    epsilon=1e-5)
+
+keras_mobilenet_v3_small = _make_gated_v3('keras_mobilenet_v3_small',
+                                          mobilenet_v3.V3_SMALL)
+keras_mobilenet_v3_large = _make_gated_v3('keras_mobilenet_v3_large',
+                                          mobilenet_v3.V3_LARGE)
+timm_tf_mobilenetv3_small_100 = _make_gated_v3('timm_tf_mobilenetv3_small_100',
+                                               mobilenet_v3.V3_SMALL)
+timm_tf_mobilenetv3_large_100 = _make_gated_v3('timm_tf_mobilenetv3_large_100',
+                                               mobilenet_v3.V3_LARGE)
 
 VARIANTS = {fn.__name__: fn for fn in (
     keras_resnet_v2_50, keras_resnet_v2_101, keras_resnet_v2_152,
@@ -523,7 +558,10 @@ VARIANTS = {fn.__name__: fn for fn in (
     timm_legacy_xception, timm_inception_resnet_v2, timm_inception_v4,
     torchvision_inception_v3, timm_inception_v3, keras_mobilenet_v3_small,
     keras_mobilenet_v3_large, torchvision_mobilenet_v2,
-    torchvision_mobilenet_v3_small, torchvision_mobilenet_v3_large)}
+    torchvision_mobilenet_v3_small, torchvision_mobilenet_v3_large,
+    timm_mobilenetv2_100, timm_mobilenetv2_140, timm_mobilenetv3_small_100,
+    timm_mobilenetv3_large_100, timm_tf_mobilenetv3_small_100,
+    timm_tf_mobilenetv3_large_100)}
 
 
 def get_variant(name):

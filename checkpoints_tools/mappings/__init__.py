@@ -224,6 +224,8 @@ _SOURCE_PREPROCESSING = (
     (r'^torchvision\.models\.', 'torch'),
     # timm's port of the slim checkpoint keeps its input convention.
     (r'^timm\.models\.inception_(resnet_v2|v3|v4)$', 'inception'),
+    (r'^timm\.models\.tf_mobilenetv3_', 'inception'),
+    (r'^timm\.models\.mobilenetv[23]_', 'torch'),
     (r'^paddle\.vision\.models\.', 'torch'),
 )
 

@@ -28,7 +28,16 @@ its conv_defs, one op after the other):
   Conv_1 (+ /BatchNorm)                  Conv_1, Conv_1_bn
   Logits/Conv2d_1c_1x1                   predictions (Dense)
 
-The networks are the same: Keras' explicitly padded strided depthwise
+- torchvision mobilenet_v2 / mobilenet_v3_small / _large (torch naming,
+  `features.<i>...`) <-> the variants `torchvision_mobilenet_*`;
+- timm's (`conv_stem`, `blocks.<stage>.<block>.conv_dw`, `conv_head`,
+  `classifier`; a stage is a run of blocks of one output depth):
+  mobilenetv2_100/140 and mobilenetv3_small/large_100 <-> the variants
+  `timm_mobilenetv2_100`, ...; tf_mobilenetv3_small/large_100 (ports of
+  the TensorFlow checkpoints, the same tensors) <-> `timm_tf_mobilenetv3_*`;
+  tf_mobilenetv3_small/large_minimal_100 <-> slim's minimalistic networks.
+
+The Keras networks are the same: Keras' explicitly padded strided depthwise
 convolutions (`correct_pad`) equal TensorFlow's SAME, batch-norm epsilon
 1e-3 both, and the layers follow one another, so `model.layers` order is
 slim's creation order. mobilenet_v2_035 has no Keras counterpart: Keras
@@ -49,7 +58,8 @@ from checkpoints_tools.mappings import Table
 from checkpoints_tools.mappings import _rows
 
 _SCOPE = 'MobilenetV2'
-_LOGITS = _SCOPE + '/Logits/Conv2d_1c_1x1'
+_LOGITS_UNIT = 'Logits/Conv2d_1c_1x1'
+_LOGITS = _SCOPE + '/' + _LOGITS_UNIT
 _HEAD = (_LOGITS + '/weights', _LOGITS + '/biases')
 _KERAS_V2_ALPHAS = {'mobilenet_v2': 1.0, 'mobilenet_v2_140': 1.4}
 _FIXED = {'Conv': ('Conv1', 'bn_Conv1'), 'Conv_1': ('Conv_1', 'Conv_1_bn')}
@@ -67,25 +77,39 @@ def _keras_layers(scope):
   return layer, layer + '_BN'
 
 
+def _units(model):
+  """`model`'s slim variable names grouped by unit and part, in creation
+  order: [(unit, [(part, [slim name])])], unit 'Conv', 'expanded_conv_3',
+  ..., 'Conv_1', 'Logits/Conv2d_1c_1x1'; part 'expand', 'depthwise',
+  'squeeze_excite', 'project', or '' for a unit that is one conv."""
+  units = []
+  for name, _ in mappings.slim_variables(model, 1000):
+    parts = name.split('/')
+    unit = parts[1] if parts[1] != 'Logits' else '/'.join(parts[1:3])
+    part = parts[2] if parts[1].startswith('expanded_conv') else ''
+    if not units or units[-1][0] != unit:
+      units.append((unit, []))
+    if not units[-1][1] or units[-1][1][-1][0] != part:
+      units[-1][1].append((part, []))
+    units[-1][1][-1][1].append(name)
+  return units
+
+
 def _keras_v2_table(model):
   rows = _rows.KerasRows()
-  for name, _ in mappings.slim_variables(model, 1000):
-    scope, weight = name.rsplit('/', 1)
-    if scope == _LOGITS:
-      if weight == 'weights':
-        rows.conv('predictions', _LOGITS, bias=True,
-                  transform='conv1x1_dense', classes=True)
-      continue
-    if scope.endswith('/BatchNorm'):
-      if weight == 'gamma':
-        conv_scope = scope[:-len('/BatchNorm')]
-        rows.bn(_keras_layers(conv_scope[len(_SCOPE) + 1:])[1], scope)
-      continue
-    conv, _ = _keras_layers(scope[len(_SCOPE) + 1:])
-    if weight == 'depthwise_weights':
-      rows.depthwise(conv, scope)
-    else:
-      rows.conv(conv, scope)
+  for unit, parts in _units(model):
+    for part, names in parts:
+      scope = names[0].rsplit('/', 1)[0]
+      if unit == _LOGITS_UNIT:
+        rows.conv('predictions', scope, bias=True, transform='conv1x1_dense',
+                  classes=True)
+        continue
+      conv, bn = _keras_layers('/'.join(filter(None, (unit, part))))
+      if part == 'depthwise':
+        rows.depthwise(conv, scope)
+      else:
+        rows.conv(conv, scope)
+      rows.bn(bn, scope + '/BatchNorm')
   return Table(
       model, 'keras', rows.rows, head=_HEAD,
       source_model='tf_keras.applications.MobileNetV2',
@@ -108,7 +132,7 @@ _KERAS_V3 = {
     'mobilenet_v3_large_minimalistic': ('MobileNetV3Large', True, None),
 }
 _V3_SCOPE = 'MobilenetV3'
-_V3_LOGITS = _V3_SCOPE + '/Logits/Conv2d_1c_1x1'
+_V3_LOGITS = _V3_SCOPE + '/' + _LOGITS_UNIT
 _V3_HEAD = (_V3_LOGITS + '/weights', _V3_LOGITS + '/biases')
 _KERAS_WEIGHT = {'weights': 'kernel', 'biases': 'bias',
                  'depthwise_weights': 'depthwise_kernel'}
@@ -157,23 +181,6 @@ _TORCHVISION = {
 }
 
 
-def _units(model):
-  """[(unit, [(part, [(slim name, weight)])])] of `model`'s variables:
-  unit 'Conv', 'expanded_conv_3', ...; part 'expand', 'depthwise',
-  'squeeze_excite', 'project', or '' for the unit's own conv."""
-  units = []
-  for name, _ in mappings.slim_variables(model, 1000):
-    parts = name.split('/')
-    unit = parts[1] if parts[1] != 'Logits' else '/'.join(parts[1:3])
-    part = parts[2] if parts[1].startswith('expanded_conv') else ''
-    if not units or units[-1][0] != unit:
-      units.append((unit, []))
-    if not units[-1][1] or units[-1][1][-1][0] != part:
-      units[-1][1].append((part, []))
-    units[-1][1][-1][1].append(name)
-  return units
-
-
 def _torch_unit(torch, prefix, parts, version):
   """Rows of one expanded_conv: torch numbers its modules in order; a v2
   projection is a conv then a batch norm, the rest conv + norm pairs."""
@@ -198,15 +205,14 @@ def _torch_unit(torch, prefix, parts, version):
 def _torchvision_table(model):
   source, variant, logits_key, conv_2_key = _TORCHVISION[model]
   version = 2 if model == 'mobilenet_v2' else 3
-  units = _units(model)
-  root = units[0][1][0][1][0].split('/')[0]  # MobilenetV2, MobilenetV3
+  root = 'MobilenetV%d' % version
   torch = _rows.TorchRows()
   feature = 0
-  for unit, parts in units:
+  for unit, parts in _units(model):
     scope = '%s/%s' % (root, unit)
     if unit == 'Conv_2':
       torch.conv(conv_2_key, scope, bias=True, transform='conv1x1_linear')
-    elif unit == 'Logits/Conv2d_1c_1x1':
+    elif unit == _LOGITS_UNIT:
       torch.conv(logits_key, scope, bias=True, transform='conv1x1_linear',
                  classes=True)
     elif unit.startswith('expanded_conv'):
@@ -217,7 +223,7 @@ def _torchvision_table(model):
       torch.weight('features.%d.0' % feature, scope + '/weights')
       torch.bn('features.%d.1' % feature, scope + '/BatchNorm')
       feature += 1
-  logits = '%s/Logits/Conv2d_1c_1x1' % root
+  logits = '%s/%s' % (root, _LOGITS_UNIT)
   return Table(
       model, 'torch', torch.rows, head=(logits + '/weights',
                                         logits + '/biases'),
@@ -228,6 +234,106 @@ def _torchvision_table(model):
                                version == 2 else
                                "Keras' squeeze-excite gate relu6(x + 3) / 6"),
              '1000 classes, no background class; "torch" preprocessing'))
+
+
+# --- timm (torch naming) ----------------------------------------------------
+
+# Our model (a variant, or the slim network itself) -> (timm's model, its
+# batch-norm epsilon, the timm model with the same tensors, if any). timm's
+# own MobileNets pad as torch and use its epsilon; its tf_ ports of the slim
+# checkpoints are slim's networks (with Keras' gate: the same variants).
+_TIMM = {
+    'timm_mobilenetv2_100': ('mobilenetv2_100', 1e-5, None),
+    'timm_mobilenetv2_140': ('mobilenetv2_140', 1e-5, None),
+    'timm_mobilenetv3_small_100': ('mobilenetv3_small_100', 1e-5,
+                                   'timm_tf_mobilenetv3_small_100'),
+    'timm_mobilenetv3_large_100': ('mobilenetv3_large_100', 1e-5,
+                                   'timm_tf_mobilenetv3_large_100'),
+    'timm_tf_mobilenetv3_small_100': ('tf_mobilenetv3_small_100', 1e-3,
+                                      'timm_mobilenetv3_small_100'),
+    'timm_tf_mobilenetv3_large_100': ('tf_mobilenetv3_large_100', 1e-3,
+                                      'timm_mobilenetv3_large_100'),
+    'mobilenet_v3_small_minimalistic': ('tf_mobilenetv3_small_minimal_100',
+                                        1e-3, None),
+    'mobilenet_v3_large_minimalistic': ('tf_mobilenetv3_large_minimal_100',
+                                        1e-3, None),
+}
+
+
+def _timm_block(torch, key, parts):
+  """Rows of one expanded_conv as timm's block `key`: a block without an
+  expansion is its DepthwiseSeparableConv (conv_dw, bn1, se, conv_pw, bn2),
+  one with it an InvertedResidual (conv_pw, bn1, conv_dw, bn2, se,
+  conv_pwl, bn3)."""
+  separable = parts[0][0] != 'expand'
+  layers = {'expand': ('conv_pw', 'bn1'),
+            'depthwise': ('conv_dw', 'bn1' if separable else 'bn2'),
+            'project': ('conv_pw', 'bn2') if separable else ('conv_pwl',
+                                                             'bn3')}
+  for part, names in parts:
+    scope = names[0].rsplit('/', 1)[0]
+    if part == 'squeeze_excite':
+      torch.conv(key + '.se.conv_reduce', scope, bias=True)
+      torch.conv(key + '.se.conv_expand', scope[:-len('Conv')] + 'Conv_1',
+                 bias=True)
+      continue
+    conv, bn = layers[part]
+    torch.weight('%s.%s' % (key, conv), names[0],
+                 'depthwise_oihw' if part == 'depthwise' else 'hwio_oihw')
+    torch.bn('%s.%s' % (key, bn), scope + '/BatchNorm')
+
+
+def _timm_rows(model):
+  """Rows of timm's MobileNetV2 / V3 (EfficientNet-style `blocks.<stage>.
+  <block>`; a stage is a run of blocks of one output depth, V3's last 1x1
+  conv a stage of its own)."""
+  shapes = dict(mappings.slim_variables(model, 1000))
+  root = next(iter(shapes)).split('/')[0]
+  torch = _rows.TorchRows()
+  stage, block, depth = -1, 0, None
+  for unit, parts in _units(model):
+    scope = '%s/%s' % (root, unit)
+    if unit == 'Conv':
+      torch.weight('conv_stem', scope + '/weights')
+      torch.bn('bn1', scope + '/BatchNorm')
+    elif unit.startswith('expanded_conv'):
+      project = dict(parts)['project'][0]
+      if shapes[project][-1] != depth:
+        stage, block, depth = stage + 1, 0, shapes[project][-1]
+      _timm_block(torch, 'blocks.%d.%d' % (stage, block), parts)
+      block += 1
+    elif unit == 'Conv_1' and root == 'MobilenetV3':
+      torch.weight('blocks.%d.0.conv' % (stage + 1), scope + '/weights')
+      torch.bn('blocks.%d.0.bn1' % (stage + 1), scope + '/BatchNorm')
+    elif unit == 'Conv_1':
+      torch.weight('conv_head', scope + '/weights')
+      torch.bn('bn2', scope + '/BatchNorm')
+    elif unit == 'Conv_2':
+      torch.conv('conv_head', scope, bias=True)
+    else:
+      torch.conv('classifier', scope, bias=True, transform='conv1x1_linear',
+                 classes=True)
+  return root, torch.rows
+
+
+def _timm_table(model):
+  source, epsilon, twin = _TIMM[model]
+  root, rows = _timm_rows(model)
+  logits = '%s/%s' % (root, _LOGITS_UNIT)
+  variant = model if model.startswith('timm_') else None
+  padding = ('slim\'s padding' if source.startswith('tf_') else
+             "torch's symmetric padding")
+  return Table(
+      model, 'torch', rows, head=(logits + '/weights', logits + '/biases'),
+      variant=variant, source_model='timm.models.' + source,
+      bn_epsilon=epsilon,
+      notes=('timm %s: %s, batch-norm epsilon %g%s' % (
+          source, padding, epsilon,
+          ", Keras' squeeze-excite gate" if variant and 'v3' in model
+          else ''),) +
+      (('a timm %s file has the same tensors: convert it with --model %s'
+        % (_TIMM[twin][0], twin),) if twin else ()) +
+      ('1000 classes, no background class',))
 
 
 # --- registration ------------------------------------------------------------
@@ -250,6 +356,12 @@ def _register():
     TABLES[(model, 'keras')] = functools.partial(_keras_v3_table, model)
   for model in _TORCHVISION:
     TABLES[(model, 'torch')] = functools.partial(_torchvision_table, model)
+  for model in _TIMM:
+    head = _V3_HEAD if 'v3' in model else _HEAD
+    TABLES.setdefault((model, 'slim'), functools.partial(
+        _rows.slim_table, model,
+        functools.partial(mappings.slim_variables, model), head))
+    TABLES[(model, 'torch')] = functools.partial(_timm_table, model)
 
 
 _register()

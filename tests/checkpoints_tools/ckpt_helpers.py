@@ -201,7 +201,9 @@ def require_modules(*names):
 # 'timm:<name>' (no pretrained weights: nothing is downloaded).
 #   shapes MODEL                        prints [[key, shape], ...] (JSON) of
 #                                       its state dict, in order
-#   save MODEL SEED WEIGHTS IMAGES OUT  random weights and batch-norm
+#   save MODEL SEED GAIN WEIGHTS IMAGES OUT
+#                                       random weights (conv kernels GAIN
+#                                       times He-normal) and batch-norm
 #                                       statistics; saves the state dict with
 #                                       safetensors.torch.save_file (with
 #                                       num_batches_tracked) and the logits
@@ -228,7 +230,7 @@ def build(model):
   return getattr(torchvision.models, name)(weights=None)
 
 
-def randomize(net, seed):
+def randomize(net, seed, gain):
   # He-normal kernels keep activations in scale through deep nets; gamma
   # and variances in [0.5, 1.5] and the other vectors around 0 make every
   # batch-norm parameter matter to the logits.
@@ -241,7 +243,8 @@ def randomize(net, seed):
         m.running_mean.normal_(0, 0.2, generator=g)
         m.running_var.uniform_(0.5, 1.5, generator=g)
       elif isinstance(m, torch.nn.Conv2d):
-        m.weight.normal_(0, (2.0 / m.weight[0].numel()) ** 0.5, generator=g)
+        m.weight.normal_(0, gain * (2.0 / m.weight[0].numel()) ** 0.5,
+                         generator=g)
       elif isinstance(m, torch.nn.Linear):
         m.weight.normal_(0, m.weight.shape[1] ** -0.5, generator=g)
         m.bias.normal_(0, 0.2, generator=g)
@@ -261,8 +264,8 @@ net = build(model)
 if action == 'shapes':
   print(json.dumps([[k, list(v.shape)] for k, v in net.state_dict().items()]))
 elif action == 'save':
-  seed, weights, images, out = sys.argv[3:]
-  randomize(net, int(seed))
+  seed, gain, weights, images, out = sys.argv[3:]
+  randomize(net, int(seed), float(gain))
   save_file(net.state_dict(), weights)
   logits(net, images, out, exact=True)
 else:
@@ -301,7 +304,7 @@ def torch_state_dict_shapes(model):
   return [(key, tuple(shape)) for key, shape in pairs]
 
 
-def save_torch_model(model, folder, images, seed=0):
+def save_torch_model(model, folder, images, seed=0, gain=1.0):
   """`model` with random weights, saved as `<folder>/<name>.safetensors`.
 
   Args:
@@ -309,13 +312,15 @@ def save_torch_model(model, folder, images, seed=0):
     folder: a pathlib folder.
     images: NHWC float32 images.
     seed: of the random weights.
+    gain: the conv kernels' scale, relative to He-normal (below 1 for
+      networks whose random activations grow with depth).
 
   Returns:
     (the safetensors path, the model's logits on `images`).
   """
   stem = str(folder / model.split(':')[1])
   np.save(stem + '_images.npy', images)
-  torch_reference('save', model, seed, stem + '.safetensors',
+  torch_reference('save', model, seed, gain, stem + '.safetensors',
                   stem + '_images.npy', stem + '_logits.npy')
   return stem + '.safetensors', np.load(stem + '_logits.npy')
 
