@@ -83,6 +83,15 @@ converted checkpoint gives the source's outputs. Keras' ResNet v1 also has weigh
   ports of the TensorFlow MobileNetV3 checkpoints, slim's networks with
   Keras' gate (as `keras_mobilenet_v3_*`; timm's tf_ minimalistic ports are
   slim's minimalistic networks, no variant).
+- `keras_nasnet_mobile`, `keras_nasnet_large`: tf_keras / Keras 3
+  NASNetMobile and NASNetLarge. Same variables and end points as
+  `nets.nasnet.nasnet.build_nasnet_mobile` / `_large`; the strided average
+  and max pools of the reduction cells zero-pad (Keras' `correct_pad`) and
+  pool VALID, so the zeros count, where slim pools SAME
+  (`nasnet_utils.cell_pool(padding='ZEROS')`); with random weights that
+  moves the logits by 8% (Mobile at 224) to 17% (Large at 75) of their
+  range. Use with `nasnet_mobile_arg_scope()` / `nasnet_large_arg_scope()`
+  (`arg_scope(name)`).
 
 [1] Kaiming He, Xiangyu Zhang, Shaoqing Ren, Jian Sun.
     Deep Residual Learning for Image Recognition. arXiv:1512.03385
@@ -132,6 +141,8 @@ from nets.mobilenet import conv_blocks
 from nets.mobilenet import mobilenet as mobilenet_common
 from nets.mobilenet import mobilenet_v2
 from nets.mobilenet import mobilenet_v3
+from nets.nasnet import nasnet
+from nets.nasnet import nasnet_utils
 
 _ARG_SCOPE_KWARGS = {}
 _ARG_SCOPE_FNS = {}
@@ -552,6 +563,31 @@ timm_tf_mobilenetv3_small_100 = _make_gated_v3('timm_tf_mobilenetv3_small_100',
 timm_tf_mobilenetv3_large_100 = _make_gated_v3('timm_tf_mobilenetv3_large_100',
                                                mobilenet_v3.V3_LARGE)
 
+# --- Keras NASNet ---------------------------------------------------------------
+
+
+def _make_keras_nasnet(name, build, arg_scope_fn):
+  """`build` (nasnet.build_nasnet_mobile / _large) with Keras' zero-padded
+  strided pools in the cells."""
+
+  def variant(images, num_classes=1001, is_training=True, **kwargs):
+    with slim.arg_scope([nasnet_utils.cell_pool], padding='ZEROS'):
+      return build(images, num_classes, is_training=is_training, **kwargs)
+
+  doc = ('%s with Keras\' zero-padded reduction pools (see the module '
+         'docstring); args and returns of `nets.nasnet.nasnet.%s`.' %
+         (build.__name__, build.__name__))
+  return _registered(variant, name, doc, build.default_image_size,
+                     arg_scope_fn)
+
+
+keras_nasnet_mobile = _make_keras_nasnet(
+    'keras_nasnet_mobile', nasnet.build_nasnet_mobile,
+    nasnet.nasnet_mobile_arg_scope)
+keras_nasnet_large = _make_keras_nasnet(
+    'keras_nasnet_large', nasnet.build_nasnet_large,
+    nasnet.nasnet_large_arg_scope)
+
 VARIANTS = {fn.__name__: fn for fn in (
     keras_resnet_v2_50, keras_resnet_v2_101, keras_resnet_v2_152,
     keras_resnet_v1_50, keras_resnet_v1_101, keras_resnet_v1_152,
@@ -561,7 +597,7 @@ VARIANTS = {fn.__name__: fn for fn in (
     torchvision_mobilenet_v3_small, torchvision_mobilenet_v3_large,
     timm_mobilenetv2_100, timm_mobilenetv2_140, timm_mobilenetv3_small_100,
     timm_mobilenetv3_large_100, timm_tf_mobilenetv3_small_100,
-    timm_tf_mobilenetv3_large_100)}
+    timm_tf_mobilenetv3_large_100, keras_nasnet_mobile, keras_nasnet_large)}
 
 
 def get_variant(name):

@@ -19,6 +19,7 @@ import tf_slim as slim
 from conftest import (assert_close, assign_values, build_in_graph,
                       global_variables, new_session, perturb_batch_norm,
                       read_values)
+from checkpoints_tools import variants
 from nets import nets_factory
 from nets import registry
 from nets.nasnet import nasnet
@@ -226,24 +227,6 @@ def _keras_end_points(keras, model, cells, images):
   return values.pop('cell_stem_0'), values
 
 
-def _keras_style_pool(original):
-  """Keras' reduction-cell pooling: zero padding (imagenet_utils.correct_pad)
-  then VALID, instead of slim's SAME pooling that ignores the padding."""
-
-  def pool(net, stride, operation, use_bounded_activation):
-    if stride == 1:
-      return original(net, stride, operation, use_bounded_activation)
-    size = net.shape[1]
-    half = operation.kernel_size // 2
-    pad = [half - (1 - size % 2), half]
-    net = tf.pad(net, [[0, 0], pad, pad, [0, 0]])
-    pool_fn = (tf.nn.avg_pool2d if operation.kind == 'avg_pool' else
-               tf.nn.max_pool2d)
-    return pool_fn(net, operation.kernel_size, stride, 'VALID')
-
-  return pool
-
-
 def _ours(values, images, fn, arg_scope_fn, end_points):
   """Our (cell_stem_0 output, logits, {end point: value}) with `values`."""
   built = build_in_graph(fn, images.shape, arg_scope=arg_scope_fn(),
@@ -262,13 +245,13 @@ def _ours(values, images, fn, arg_scope_fn, end_points):
 # 3): reduction cells on odd and even inputs (Keras pads odd inputs on both
 # sides, even ones after), Mobile without and Large with
 # skip_reduction_layer_input.
-@pytest.mark.parametrize('variant, fn, arg_scope_fn, size', [
-    ('NASNetMobile', nasnet.build_nasnet_mobile,
+@pytest.mark.parametrize('variant, fn, keras_fn, arg_scope_fn, size', [
+    ('NASNetMobile', nasnet.build_nasnet_mobile, variants.keras_nasnet_mobile,
      nasnet.nasnet_mobile_arg_scope, 224),
-    ('NASNetLarge', nasnet.build_nasnet_large,
+    ('NASNetLarge', nasnet.build_nasnet_large, variants.keras_nasnet_large,
      nasnet.nasnet_large_arg_scope, 75),
 ])
-def test_nasnet_matches_keras(keras, monkeypatch, variant, fn, arg_scope_fn,
+def test_nasnet_matches_keras(keras, variant, fn, keras_fn, arg_scope_fn,
                               size):
   model = _keras_nasnet(keras, variant, size)
   cells = _keras_cells(model)
@@ -294,12 +277,11 @@ def test_nasnet_matches_keras(keras, monkeypatch, variant, fn, arg_scope_fn,
   assert np.abs(logits - expected['Logits']).max() > (
       1e-2 * np.abs(expected['Logits']).max())
 
-  # Everything else agrees: with Keras' pooling (patched into our private
-  # helper, not into TensorFlow), every end point matches.
-  slim_pool = getattr(nasnet_utils, '_pool')
-  monkeypatch.setattr(nasnet_utils, '_pool', _keras_style_pool(slim_pool))
+  # Everything else agrees: with Keras' pooling (the variant's
+  # nasnet_utils.cell_pool(padding='ZEROS')), every end point matches.
   end_points = sorted(set(expected) - {'Logits'})
-  _, logits, ours = _ours(values, images, fn, arg_scope_fn, end_points)
+  _, logits, ours = _ours(values, images, keras_fn, arg_scope_fn,
+                          end_points)
   assert_close(logits, expected['Logits'], rel=1e-5, what='logits')
   # Float32 rounding (other batch norm and convolution kernels) grows with
   # depth through the random network: measured from 6e-7 (Stem) to 2.6e-5
@@ -856,3 +838,40 @@ def test_bad_cells():
       cell(tf.zeros([1, 8, 8, 8]), scope='cell')
     with pytest.raises(ValueError, match='data_format is not set'):
       nasnet_utils.global_avg_pool(tf.zeros([1, 8, 8, 8]))
+
+
+@pytest.mark.parametrize('size', [7, 8])
+@pytest.mark.parametrize('kind', ['avg_pool', 'max_pool'])
+def test_cell_pool_zeros_pads_as_keras(size, kind):
+  # Keras' correct_pad: k // 2 zeros after, one less before for even sizes;
+  # the zeros count in the average and take part in the max.
+  values = _images([1, size, size, 2], seed=3) - 2.0  # all below 0
+  operation = nasnet_utils._parse_operation(kind + '_3x3')  # pylint: disable=protected-access
+  with tf.Graph().as_default():
+    with slim.arg_scope([nasnet_utils.get_channel_index],
+                        data_format='NHWC'):
+      with slim.arg_scope([nasnet_utils.cell_pool], padding='ZEROS'):
+        pooled = nasnet_utils.cell_pool(tf.constant(values), 2, operation,
+                                        False)
+      same = nasnet_utils.cell_pool(tf.constant(values), 2, operation, False)
+    with tf.compat.v1.Session() as sess:
+      pooled, same = sess.run((pooled, same))
+  before = 1 - (1 - size % 2)
+  padded = np.pad(values, [(0, 0), (before, 1), (before, 1), (0, 0)])
+  windows = np.stack([padded[:, i:i + 3, j:j + 3]
+                      for i in range(0, padded.shape[1] - 2, 2)
+                      for j in range(0, padded.shape[2] - 2, 2)], axis=1)
+  reduce = np.mean if kind == 'avg_pool' else np.max
+  expected = reduce(windows, axis=(2, 3)).reshape(pooled.shape)
+  np.testing.assert_allclose(pooled, expected, rtol=1e-6, atol=1e-6)
+  # slim's SAME pooling leaves the zeros out: the border differs.
+  assert np.abs(same - pooled).max() > 0.1
+
+
+def test_cell_pool_refuses_an_unknown_padding():
+  operation = nasnet_utils._parse_operation('max_pool_3x3')  # pylint: disable=protected-access
+  with tf.Graph().as_default():
+    with pytest.raises(ValueError, match="cell_pool: padding must be one of "
+                                         "SAME, ZEROS, got 'VALID'"):
+      nasnet_utils.cell_pool(tf.zeros([1, 8, 8, 2]), 2, operation, False,
+                             padding='VALID')

@@ -27,8 +27,9 @@ Operations (strings, as upstream):
                      (`separable_KxK_n`, `bn_sep_KxK_n`); the first one
                      carries the stride. 'separable_KxK' is N = 1.
   'avg_pool_KxK', 'max_pool_KxK'
-                     SAME pooling, then a 1x1 conv + batch norm (`1x1`,
-                     `bn_1`) when the depth differs from the cell's.
+                     SAME pooling (`cell_pool`; Keras' zero-padded pooling
+                     under an arg scope), then a 1x1 conv + batch norm
+                     (`1x1`, `bn_1`) when the depth differs from the cell's.
   'none'             identity, or ReLU + strided 1x1 conv + batch norm when
                      the stride or the depth differ.
 Only hidden states 0 and 1 are read with the cell's stride. Every operation
@@ -304,13 +305,45 @@ def _stacked_separable_conv(net, stride, operation, filter_size,
   return net
 
 
-def _pool(net, stride, operation, use_bounded_activation):
-  """The SAME average or max pooling of `operation`."""
+POOL_PADDINGS = ('SAME', 'ZEROS')
+
+
+@slim.add_arg_scope
+def cell_pool(net, stride, operation, use_bounded_activation,
+              padding='SAME'):
+  """The average or max pooling of a cell's pool operation.
+
+  Args:
+    net: the hidden state pooled.
+    stride: the operation's stride.
+    operation: its parsed form (kind 'avg_pool' or 'max_pool', kernel_size).
+    use_bounded_activation: ReLU6 first.
+    padding: 'SAME' (slim's: the padding takes no part in the average or
+      the max), or 'ZEROS' for Keras' NASNet: strided pools zero-pad as
+      `imagenet_utils.correct_pad` (k // 2 on each side, one less before
+      for even sizes), then pool VALID, so the zeros count in the average
+      and take part in the max. Stride-1 pools are SAME either way.
+
+  Returns:
+    The pooled tensor.
+  """
+  if padding not in POOL_PADDINGS:
+    raise ValueError('cell_pool: padding must be one of %s, got %r' %
+                     (', '.join(POOL_PADDINGS), padding))
   if use_bounded_activation:
     net = tf.nn.relu6(net)
   pool = (_layers.avg_pool2d if operation.kind == 'avg_pool' else
           _layers.max_pool2d)
-  return pool(net, operation.kernel_size, stride=stride, padding='SAME')
+  if padding == 'SAME' or stride == 1:
+    return pool(net, operation.kernel_size, stride=stride, padding='SAME')
+  data_format = _scoped_data_format()
+  half = operation.kernel_size // 2
+  pads = [[0, 0]] * 4
+  for axis, size in zip((2, 3) if data_format == DATA_FORMAT_NCHW else (1, 2),
+                        _spatial_shape(net, data_format)):
+    pads[axis] = [half - (1 - size % 2), half]
+  return pool(tf.pad(net, pads), operation.kernel_size, stride=stride,
+              padding='VALID')
 
 
 def _clip(net):
@@ -444,7 +477,7 @@ class NasNetABaseCell(object):
         if bounded:
           net = _clip(net)
     else:
-      net = _pool(net, stride, parsed, bounded)
+      net = cell_pool(net, stride, parsed, bounded)
       if input_filters != filter_size:
         net = _layers.conv2d(net, filter_size, 1, scope='1x1')
         net = _layers.batch_norm(net, scope='bn_1')
