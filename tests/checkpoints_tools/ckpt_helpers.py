@@ -108,7 +108,7 @@ def random_images(size, seed=1, batch=2):
       -1, 1, (batch, size, size, 3)).astype(np.float32)
 
 
-def randomize_keras_weights(model, seed=0, grouped_depthwise=False):
+def randomize_keras_weights(model, seed=0, grouped_depthwise=False, gain=1.0):
   """Gives a Keras `model` random weights and batch-norm statistics.
 
   Kernels are He-initialised so activations keep their scale through deep
@@ -116,19 +116,25 @@ def randomize_keras_weights(model, seed=0, grouped_depthwise=False):
   vectors around 0, so that every batch-norm parameter matters to the
   logits. `grouped_depthwise`: depthwise kernels stand for a grouped conv
   (keras-applications ResNeXt), whose fan-in spans the group's channels.
+  `gain` scales the kernels (below 1 for networks whose random activations
+  grow with depth).
   """
   rng = np.random.RandomState(seed)
+  # Keras 3 calls a DepthwiseConv2D's kernel 'kernel': told by its layer.
+  depthwise = {id(layer.weights[0]) for layer in model.layers
+               if type(layer).__name__ == 'DepthwiseConv2D'}
   weights = []
   for weight in model.weights:
     shape = tuple(weight.shape)
     name = weight.name
     if 'gamma' in name or 'moving_variance' in name:
       weights.append(rng.uniform(0.5, 1.5, shape))
-    elif 'depthwise_kernel' in name:
+    elif 'depthwise_kernel' in name or id(weight) in depthwise:
       fan_in = shape[0] * shape[1] * (shape[3] if grouped_depthwise else 1)
-      weights.append(rng.normal(0, np.sqrt(2.0 / fan_in), shape))
+      weights.append(rng.normal(0, gain * np.sqrt(2.0 / fan_in), shape))
     elif 'kernel' in name:
-      weights.append(rng.normal(0, np.sqrt(2.0 / np.prod(shape[:-1])), shape))
+      weights.append(rng.normal(0, gain * np.sqrt(2.0 / np.prod(shape[:-1])),
+                                shape))
     else:  # beta, moving_mean, conv and dense biases
       weights.append(rng.normal(0, 0.2, shape))
   model.set_weights([w.astype(np.float32) for w in weights])

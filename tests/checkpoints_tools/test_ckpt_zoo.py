@@ -36,11 +36,12 @@ from nets import registry
 
 # model: the slim model; naming: the table's; source: 'tf_keras:<class>',
 # 'keras:<class>' (Keras 3), 'torchvision:<name>' or 'timm:<name>'; size: the
-# image size compared at; ext: the source file's extension; gain: the torch
+# image size compared at; ext: the source file's extension; gain: the
 # source's random conv kernels, relative to He-normal (0.9 for MobileNetV3
-# Large: at 1.0 its random activations grow to logits of ~2500, where torch's
-# own float32 logits are 2e-5 from float64; at 0.9 they stay ~20 and every
-# input still moves them by 15-30%).
+# Large and MobileNetV2 1.4: at 1.0 their random activations grow to logits
+# of 1000-2500 (V3 Large), where the sources' own float32 logits are 7e-6 to
+# 2e-5 from float64; at 0.9 they stay ~10-20 and every input still moves
+# them by 15-30%). Every pair is compared with the source run in float64.
 Pair = collections.namedtuple('Pair', ['model', 'naming', 'source', 'size',
                                        'ext', 'gain'], defaults=[1.0])
 
@@ -53,11 +54,11 @@ _PAIRS = [
     Pair('mobilenet_v1_025', 'keras3', 'keras:MobileNet', 128, '.weights.h5'),
     Pair('mobilenet_v2', 'keras', 'tf_keras:MobileNetV2', 224, '.h5'),
     Pair('mobilenet_v2_140', 'keras3', 'keras:MobileNetV2', 128,
-         '.weights.h5'),
+         '.weights.h5', gain=0.9),
     Pair('mobilenet_v3_small', 'keras', 'tf_keras:MobileNetV3Small', 224,
          '.h5'),
     Pair('mobilenet_v3_large', 'keras3', 'keras:MobileNetV3Large', 96,
-         '.weights.h5'),
+         '.weights.h5', gain=0.9),
     Pair('mobilenet_v3_small_minimalistic', 'keras3',
          'keras:MobileNetV3Small', 97, '.weights.h5'),
     Pair('inception_v3', 'keras', 'tf_keras:InceptionV3', 299, '.h5'),
@@ -87,7 +88,7 @@ _PAIRS = [
     Pair('mobilenet_v3_small_minimalistic', 'torch',
          'timm:tf_mobilenetv3_small_minimal_100', 224, '.safetensors'),
     Pair('timm_mobilenetv2_140', 'torch', 'timm:mobilenetv2_140', 128,
-         '.safetensors'),
+         '.safetensors', gain=0.9),
     Pair('mobilenet_v3_large_minimalistic', 'torch',
          'timm:tf_mobilenetv3_large_minimal_100', 128, '.safetensors'),
     Pair('mobilenet_v3_large', 'torch', 'torchvision:mobilenet_v3_large', 224,
@@ -122,15 +123,46 @@ def _keras_module(library):
   return keras
 
 
-def _keras_model(pair, seed=0):
+def _keras_application(pair):
   library, name = pair.source.split(':')
   keras = _keras_module(library)
   keras.backend.clear_session()
-  model = getattr(keras.applications, name)(
+  return getattr(keras.applications, name)(
       weights=None, input_shape=(pair.size, pair.size, 3),
       classifier_activation=None,
       **mappings.get_table(pair.model, pair.naming).source_kwargs)
-  return ckpt_helpers.randomize_keras_weights(model, seed)
+
+
+def _keras_model(pair, seed=0):
+  return ckpt_helpers.randomize_keras_weights(_keras_application(pair), seed,
+                                              gain=pair.gain)
+
+
+def _keras_float64_logits(pair, model, images):
+  """The logits of `model` (of `pair`) on `images`, computed in float64 by
+  the same application built with float64 layers."""
+  library = pair.source.split(':')[0]
+  keras = _keras_module(library)
+  weights = model.get_weights()
+  floatx = keras.backend.floatx()
+  keras.backend.set_floatx('float64')
+  if library == 'tf_keras':
+    restore = lambda: keras.backend.set_floatx(floatx)
+  else:
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy('float64')
+
+    def restore():
+      keras.backend.set_floatx(floatx)
+      keras.config.set_dtype_policy(policy)
+  try:
+    exact = _keras_application(pair)
+    exact.set_weights([w.astype(np.float64) for w in weights])
+    logits = exact.predict(images.astype(np.float64), verbose=0)
+  finally:
+    restore()
+  assert logits.dtype == np.float64
+  return logits
 
 
 def _keras_shapes(pair, model):
@@ -174,15 +206,18 @@ def test_table_lists_the_source_weights(pair):
 
 
 def _saved_source(pair, folder, images):
-  """(the source's weights file, its logits on `images`)."""
+  """(the source's weights file, its logits on `images`, the same computed
+  in float64: the source network evaluated exactly, up to float64)."""
   if pair.naming == 'torch':
     ckpt_helpers.require_modules(pair.source.split(':')[0])
-    return ckpt_helpers.save_torch_model(pair.source, folder, images,
-                                         gain=pair.gain)
+    path, logits = ckpt_helpers.save_torch_model(pair.source, folder, images,
+                                                 gain=pair.gain)
+    return path, logits, ckpt_helpers.exact_torch_logits(path)
   model = _keras_model(pair)
   path = str(folder / ('source' + pair.ext))
   model.save_weights(path)
-  return path, model.predict(images, verbose=0)
+  return (path, model.predict(images, verbose=0),
+          _keras_float64_logits(pair, model, images))
 
 
 def _source_logits(pair, path, images, folder):
@@ -203,15 +238,13 @@ def _ours(pair, prefix, images):
 @pytest.mark.parametrize('pair', _PAIRS, ids=_id)
 def test_source_to_slim_and_back(pair, tmp_path):
   images = ckpt_helpers.random_images(pair.size, seed=1, batch=2)
-  path, logits = _saved_source(pair, tmp_path, images)
+  path, logits, exact = _saved_source(pair, tmp_path, images)
   prefix = str(tmp_path / 'slim.ckpt')
   # timm's tf_ ports have the same tensors as its own models: named.
   summary = convert.convert(path, prefix, model=pair.model if
                             pair.model.startswith('timm_tf_') else None)
   assert summary['model'] == pair.model
   ours = _ours(pair, prefix, images)
-  exact = (ckpt_helpers.exact_torch_logits(path) if pair.naming == 'torch'
-           else logits)
   assert ckpt_helpers.relative_difference(ours, exact) <= 1e-5
   assert (ours.argmax(-1) == exact.argmax(-1)).all()
   back = str(tmp_path / ('back' + pair.ext))
@@ -258,7 +291,7 @@ def test_inspect_and_verify_commands(pair, tmp_path, capsys):
   `verify` run both frameworks and agree."""
   from checkpoints_tools import cli  # pylint: disable=g-import-not-at-top
   images = ckpt_helpers.random_images(pair.size, seed=1, batch=1)
-  path, _ = _saved_source(pair, tmp_path, images)
+  path = _saved_source(pair, tmp_path, images)[0]
   assert cli.main(['inspect', path, '--no-tensors']) == 0
   out = capsys.readouterr().out
   assert 'model:      %s (1000 classes)' % pair.model in out
@@ -289,7 +322,7 @@ def test_torch_pt_file_converts_like_safetensors(tmp_path):
   reading .pt imports torch, which must not join this TensorFlow process)."""
   pair = Pair('vgg_a', 'torch', 'torchvision:vgg11', 32, '.pt')
   images = ckpt_helpers.random_images(32, seed=1, batch=1)
-  path, _ = _saved_source(pair, tmp_path, images)
+  path = _saved_source(pair, tmp_path, images)[0]
   pt = str(tmp_path / 'vgg11.pt')
   subprocess.run([sys.executable, '-c', _TO_PT, path, pt], check=True,
                  capture_output=True)
@@ -298,3 +331,17 @@ def test_torch_pt_file_converts_like_safetensors(tmp_path):
   from_safetensors = str(tmp_path / 'from_safetensors.ckpt')
   assert convert.convert(path, from_safetensors)['model'] == 'vgg_a'
   ckpt_helpers.assert_same_tensors(from_pt, from_safetensors)
+
+
+def test_recorded_model_is_preferred_among_equal_tables():
+  # torchvision's and timm's MobileNetV3 Small variants have the slim
+  # variables of mobilenet_v3_small: only a file's metadata tells them apart.
+  keys = [row.slim for row in
+          mappings.get_table('mobilenet_v3_small', 'slim').rows]
+  assert convert.detect_model(keys, 'slim') == 'mobilenet_v3_small'
+  assert convert.detect_model(
+      keys, 'slim', prefer='timm_mobilenetv3_small_100') == (
+          'timm_mobilenetv3_small_100')
+  # A recorded model whose table does not match is passed over.
+  assert convert.detect_model(keys, 'slim', prefer='vgg_16') == (
+      'mobilenet_v3_small')
