@@ -522,16 +522,16 @@ def _make_torch_mobilenet(name, model_fn, conv_defs, epsilon=None,
       depth_multiplier)
 
 
-def _make_gated_v3(name, conv_defs):
-  """MobileNetV3 with Keras' squeeze-excite gate and slim's padding
-  (tf_keras', and timm's ports of the slim checkpoints)."""
-  return _make_mobilenet(mobilenet_v3.mobilenet, name,
-                         _with_keras_gate(conv_defs), name.split('_')[0],
-                         mobilenet_v3.training_scope)
-
-
+# MobileNetV3's conv_defs with Keras' squeeze-excite gate (every V3 variant).
 _GATED_V3_SMALL = _with_keras_gate(mobilenet_v3.V3_SMALL)
 _GATED_V3_LARGE = _with_keras_gate(mobilenet_v3.V3_LARGE)
+
+
+def _make_gated_v3(name, gated_conv_defs):
+  """MobileNetV3 with Keras' squeeze-excite gate (`gated_conv_defs`) and
+  slim's padding (tf_keras', and timm's ports of the slim checkpoints)."""
+  return _make_mobilenet(mobilenet_v3.mobilenet, name, gated_conv_defs,
+                         name.split('_')[0], mobilenet_v3.training_scope)
 
 torchvision_mobilenet_v2 = _make_torch_mobilenet(
     'torchvision_mobilenet_v2', mobilenet_v2.mobilenet, mobilenet_v2.V2_DEF,
@@ -554,14 +554,14 @@ timm_mobilenetv3_large_100 = _make_torch_mobilenet(
     'timm_mobilenetv3_large_100', mobilenet_v3.mobilenet, _GATED_V3_LARGE,
     epsilon=1e-5)
 
-keras_mobilenet_v3_small = _make_gated_v3('keras_mobilenet_v3_small',
-                                          mobilenet_v3.V3_SMALL)
-keras_mobilenet_v3_large = _make_gated_v3('keras_mobilenet_v3_large',
-                                          mobilenet_v3.V3_LARGE)
-timm_tf_mobilenetv3_small_100 = _make_gated_v3('timm_tf_mobilenetv3_small_100',
-                                               mobilenet_v3.V3_SMALL)
-timm_tf_mobilenetv3_large_100 = _make_gated_v3('timm_tf_mobilenetv3_large_100',
-                                               mobilenet_v3.V3_LARGE)
+keras_mobilenet_v3_small = _make_gated_v3(
+    'keras_mobilenet_v3_small', _GATED_V3_SMALL)
+keras_mobilenet_v3_large = _make_gated_v3(
+    'keras_mobilenet_v3_large', _GATED_V3_LARGE)
+timm_tf_mobilenetv3_small_100 = _make_gated_v3(
+    'timm_tf_mobilenetv3_small_100', _GATED_V3_SMALL)
+timm_tf_mobilenetv3_large_100 = _make_gated_v3(
+    'timm_tf_mobilenetv3_large_100', _GATED_V3_LARGE)
 
 # --- Keras NASNet ---------------------------------------------------------------
 

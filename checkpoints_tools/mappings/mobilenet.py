@@ -181,6 +181,15 @@ _TORCHVISION = {
 }
 
 
+def _squeeze_excite(torch, key, scope, reduce_key, expand_key):
+  """The two 1x1 convs (with biases) of squeeze-excite `scope` (slim's
+  .../squeeze_excite/Conv and Conv_1) as torch modules `key`.<reduce_key>
+  and `key`.<expand_key>."""
+  torch.conv('%s.%s' % (key, reduce_key), scope, bias=True)
+  torch.conv('%s.%s' % (key, expand_key), scope[:-len('Conv')] + 'Conv_1',
+             bias=True)
+
+
 def _torch_unit(torch, prefix, parts, version):
   """Rows of one expanded_conv: torch numbers its modules in order; a v2
   projection is a conv then a batch norm, the rest conv + norm pairs."""
@@ -189,8 +198,7 @@ def _torch_unit(torch, prefix, parts, version):
     scope = names[0].rsplit('/', 1)[0]
     key = '%s.%d' % (prefix, index)
     if part == 'squeeze_excite':
-      torch.conv(key + '.fc1', scope, bias=True)
-      torch.conv(key + '.fc2', scope[:-len('Conv')] + 'Conv_1', bias=True)
+      _squeeze_excite(torch, key, scope, 'fc1', 'fc2')
     elif part == 'project' and version == 2:
       torch.conv(key, scope)
       torch.bn('%s.%d' % (prefix, index + 1), scope + '/BatchNorm')
@@ -273,9 +281,8 @@ def _timm_block(torch, key, parts):
   for part, names in parts:
     scope = names[0].rsplit('/', 1)[0]
     if part == 'squeeze_excite':
-      torch.conv(key + '.se.conv_reduce', scope, bias=True)
-      torch.conv(key + '.se.conv_expand', scope[:-len('Conv')] + 'Conv_1',
-                 bias=True)
+      _squeeze_excite(torch, key, scope, 'se.conv_reduce',
+                      'se.conv_expand')
       continue
     conv, bn = layers[part]
     torch.weight('%s.%s' % (key, conv), names[0],
@@ -343,25 +350,25 @@ SPECS = {}
 TABLES = {}
 
 
+def _slim(model, head):
+  """The builder of `model`'s slim table (variables from the built graph)."""
+  return functools.partial(_rows.slim_table, model,
+                           functools.partial(mappings.slim_variables, model),
+                           head)
+
+
 def _register():
   for model in _KERAS_V2_ALPHAS:
-    TABLES[(model, 'slim')] = functools.partial(
-        _rows.slim_table, model,
-        functools.partial(mappings.slim_variables, model), _HEAD)
+    TABLES[(model, 'slim')] = _slim(model, _HEAD)
     TABLES[(model, 'keras')] = functools.partial(_keras_v2_table, model)
   for model in _KERAS_V3:
-    TABLES[(model, 'slim')] = functools.partial(
-        _rows.slim_table, model,
-        functools.partial(mappings.slim_variables, model), _V3_HEAD)
+    TABLES[(model, 'slim')] = _slim(model, _V3_HEAD)
     TABLES[(model, 'keras')] = functools.partial(_keras_v3_table, model)
   for model in _TORCHVISION:
     TABLES[(model, 'torch')] = functools.partial(_torchvision_table, model)
   for model in _TIMM:
-    head = _V3_HEAD if 'v3' in model else _HEAD
-    TABLES.setdefault((model, 'slim'), functools.partial(
-        _rows.slim_table, model,
-        functools.partial(mappings.slim_variables, model), head))
+    TABLES.setdefault((model, 'slim'),
+                      _slim(model, _V3_HEAD if 'v3' in model else _HEAD))
     TABLES[(model, 'torch')] = functools.partial(_timm_table, model)
-
 
 _register()
